@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -172,4 +173,14 @@ func ParseVerifiers(text string) (note.Verifiers, []string, error) {
 
 func ed25519PublicKey(seed []byte) ed25519.PublicKey {
 	return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+}
+
+// CheckpointFromNote parses the checkpoint in a signed note without
+// verifying its signatures; use [OpenCheckpoint] to trust it.
+func CheckpointFromNote(msg []byte) (Checkpoint, error) {
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return Checkpoint{}, errors.New("checkpoint: not a signed note")
+	}
+	return ParseCheckpoint(msg[:i+1])
 }

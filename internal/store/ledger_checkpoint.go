@@ -375,4 +375,3 @@ func (l *Ledger) RotateKey(ctx context.Context, actor ledger.Actor, newKey ledge
 	l.mu.Unlock()
 	return nil
 }
-

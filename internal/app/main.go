@@ -1,0 +1,148 @@
+// Package app is Probity's program: it parses the command line and the
+// configuration once, wires the store, the ledger, the services and the
+// HTTP server together, and runs the subcommands.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// Env is how the program reads its environment.
+type Env func(name string) string
+
+const usage = `Probity: accountable access to sensitive data, and a compliance program that proves itself.
+
+Usage:
+  probity serve    [flags]          run the server (embedded SQLite in ./probity-data by default)
+  probity demo     [flags]          run the server on a fresh demo data directory with demo content
+  probity migrate  [flags]          apply database migrations
+  probity ledger   verify|checkpoint|proof|consistency|pubkey|rotate-key [flags]
+  probity backup   [flags] DEST     copy the SQLite database consistently while it is in use
+  probity version                   print the version
+
+Run "probity COMMAND -h" for a command's flags. Flags take precedence over
+PROBITY_* environment variables, which take precedence over the file named by
+-config (lines of "name = value"), which takes precedence over defaults.
+`
+
+// Main runs the command in args (without the program name) and returns the
+// exit status: 0 on success, 1 on failure, 2 on a usage error.
+func Main(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "ledger":
+		err = cmdLedger(ctx, rest, getenv, stdout, stderr)
+		cmd = "ledger " + firstOr(rest, "")
+	case "backup":
+		err = cmdBackup(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "probity: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	return exitStatus(err, "probity "+strings.TrimSpace(cmd), stderr)
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
+
+// errReported is returned by a command that has already told the user what
+// went wrong (a failed verification, say): exit 1 without another message.
+var errReported = errors.New("reported")
+
+func exitStatus(err error, prefix string, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errReported):
+		return 1
+	case errors.Is(err, context.Canceled):
+		return 1
+	}
+	if ue, ok := errors.AsType[*usageError](err); ok {
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, ue.msg)
+		return 2
+	}
+	if errors.Is(err, errUsage) {
+		return 2 // the flag package has printed the problem and the usage
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+	return 1
+}
+
+// parse parses a command's flags and resolves its configuration.
+func parse(fs *flag.FlagSet, flags map[string]*string, args []string, getenv Env, stderr io.Writer) (Config, error) {
+	return parseWith(fs, flags, args, getenv, stderr, nil)
+}
+
+// parseWith is parse with some options' defaults replaced.
+func parseWith(fs *flag.FlagSet, flags map[string]*string, args []string, getenv Env, stderr io.Writer, defaults map[string]string) (Config, error) {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, errUsage
+	}
+	return loadConfig(fs, flags, getenv, defaults)
+}
+
+func versionString() string {
+	v, rev, when, dirty := "(devel)", "", "", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		s := "probity " + v
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			s += " " + rev
+			if dirty {
+				s += "+dirty"
+			}
+			if when != "" {
+				s += " " + when
+			}
+		}
+		return s + " " + bi.GoVersion
+	}
+	return "probity " + v
+}

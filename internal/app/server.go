@@ -1,0 +1,241 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/probity-dev/probity/internal/api"
+	"github.com/probity-dev/probity/internal/auth"
+	"github.com/probity-dev/probity/internal/fault"
+	"github.com/probity-dev/probity/internal/ledger"
+	"github.com/probity-dev/probity/internal/settings"
+	"github.com/probity-dev/probity/internal/store"
+)
+
+// A Server is a running Probity: the store, the ledger, the services and
+// the HTTP server, wired together. This is the one place where wiring
+// happens.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	DB       *store.DB
+	Ledger   *store.Ledger
+	Settings *settings.Service
+	API      *api.API
+	metrics  *metrics
+	handler  http.Handler
+	http     *http.Server
+	ln       net.Listener
+	unlock   func()
+	// URL is the server's base URL once it listens.
+	URL string
+}
+
+// OpenServer prepares the data directory, opens (and if needed creates)
+// the database and its ledger, and builds the services. It does not listen.
+func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := prepareDataDir(cfg.Data); err != nil {
+		return nil, err
+	}
+	if !cfg.isPostgres() {
+		if s.unlock, err = lockDataDir(cfg.Data); err != nil {
+			return nil, err
+		}
+	}
+	if s.DB, err = store.Open(ctx, store.Options{DSN: cfg.DB, Logger: log}); err != nil {
+		return nil, err
+	}
+	keys, origin, err := s.ledgerKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Settings = settings.NewService(s.DB.Settings())
+	s.metrics = newMetrics()
+	s.Ledger, err = store.OpenLedger(ctx, s.DB, store.LedgerConfig{
+		Origin:   origin,
+		Keys:     &keys,
+		Observer: s.metrics,
+		Interval: func(ctx context.Context) time.Duration {
+			return time.Duration(s.Settings.Int(ctx, settings.CheckpointIntervalSeconds)) * time.Second
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.watch(s.Ledger)
+	s.API = api.New(api.Deps{
+		Ledger:         s.Ledger,
+		Checkpointer:   s.Ledger,
+		Settings:       s.Settings,
+		Auth:           auth.NewBootstrapTokens(cfg.AdminToken, cfg.AuditorToken),
+		Ready:          s.ready,
+		Metrics:        s.metrics.handler(),
+		ObserveRequest: s.metrics.observeRequest,
+		Logger:         log,
+	})
+	s.handler = secure(s.API, cfg.TLSCert != "")
+	s.Ledger.Start(ctx)
+	return s, nil
+}
+
+// ledgerKeys loads the ledger key file, or creates one for a database that
+// holds no ledger yet. A database that holds a ledger is never given a new
+// key.
+func (s *Server) ledgerKeys(ctx context.Context) (ledger.Keys, string, error) {
+	vkey, err := s.DB.Meta(ctx, "ledger_verifier_key")
+	if err != nil {
+		return ledger.Keys{}, "", err
+	}
+	keys, err := readKeys(s.cfg.KeyFile)
+	switch {
+	case err == nil:
+		origin := s.cfg.Origin
+		if origin == "" && vkey == "" {
+			origin = keys.Signing.Signer.Name()
+		}
+		return keys, origin, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return ledger.Keys{}, "", err
+	case vkey != "":
+		return ledger.Keys{}, "", fault.New(fault.Conflict, "the ledger key file %s is missing, but database %s holds a ledger signed by %s; restore the key file from your backup — a new key is never generated for an existing ledger", s.cfg.KeyFile, s.DB, vkey)
+	}
+	origin := s.cfg.Origin
+	if origin == "" {
+		origin = newOrigin()
+	}
+	if keys, err = ledger.GenerateKeys(origin); err != nil {
+		return ledger.Keys{}, "", err
+	}
+	if err := writeKeys(s.cfg.KeyFile, keys); err != nil {
+		return ledger.Keys{}, "", err
+	}
+	s.log.Info("generated ledger keys", "file", s.cfg.KeyFile, "verifier_key", keys.Signing.VerifierKey)
+	return keys, origin, nil
+}
+
+// ready reports whether the server can serve.
+func (s *Server) ready(ctx context.Context) error {
+	if err := s.DB.Ping(ctx); err != nil {
+		return err
+	}
+	if err := s.Ledger.Failed(); err != nil {
+		return fault.Wrap(err, fault.Unavailable, "the ledger writer has stopped: %v", err)
+	}
+	return nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen opens the listening socket.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("cannot listen on %s: the address is already in use (another process is listening there; choose another with -addr or PROBITY_ADDR)", s.cfg.Addr)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", s.cfg.Addr, err)
+	}
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
+	s.ln = ln
+	s.URL = fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	return nil
+}
+
+// Serve serves HTTP until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(shut)
+	<-errc
+	return err
+}
+
+// Close stops background work and closes the database.
+func (s *Server) Close() error {
+	if s.ln != nil && s.http == nil {
+		s.ln.Close()
+	}
+	if s.Ledger != nil {
+		s.Ledger.Close()
+	}
+	var err error
+	if s.DB != nil {
+		err = s.DB.Close()
+	}
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+	return err
+}
+
+// secure adds the headers every response carries and refuses cross-origin
+// state-changing browser requests.
+func secure(h http.Handler, tls bool) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	h = cop.Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if tls {
+			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// newLogger returns the JSON (or text) logger the configuration asks for.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
