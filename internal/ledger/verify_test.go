@@ -102,7 +102,9 @@ func TestVerifyRows(t *testing.T) {
 		index  int64
 		reason string
 	}{
-		{"EntryChanged", false, func(m *memLog) { m.rows[10].Entry = bytes.Replace(m.rows[10].Entry, []byte(`"i":10`), []byte(`"i":99`), 1) }, 10, "record hash"},
+		{"EntryChanged", false, func(m *memLog) {
+			m.rows[10].Entry = bytes.Replace(m.rows[10].Entry, []byte(`"i":10`), []byte(`"i":99`), 1)
+		}, 10, "record hash"},
 		{"HashChanged", false, func(m *memLog) { m.rows[11].Hashes[0] ^= 1 }, 11, "record hash"},
 		{"SubtreeHashChanged", false, func(m *memLog) { m.rows[15].Hashes[32*3] ^= 1 }, 15, "subtree hash"},
 		{"RowDeleted", false, func(m *memLog) { m.rows = slices.Delete(m.rows, 12, 13) }, 12, "missing"},
@@ -212,7 +214,9 @@ func (s *tileServer) ref() reference {
 	return s.hashes
 }
 
-func (s *tileServer) ReadCheckpoint(context.Context) ([]byte, error) { return s.m.cps[len(s.m.cps)-1], nil }
+func (s *tileServer) ReadCheckpoint(context.Context) ([]byte, error) {
+	return s.m.cps[len(s.m.cps)-1], nil
+}
 
 func (s *tileServer) ReadTile(_ context.Context, level int, index int64, width int) ([]byte, error) {
 	p := TilePath{Level: level, Index: index, Width: width}
