@@ -104,7 +104,7 @@ func parse(fs *flag.FlagSet, flags map[string]*string, args []string, getenv Env
 // parseWith is parse with some options' defaults replaced.
 func parseWith(fs *flag.FlagSet, flags map[string]*string, args []string, getenv Env, stderr io.Writer, defaults map[string]string) (Config, error) {
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, err
 		}
@@ -145,4 +145,41 @@ func versionString() string {
 		return s + " " + bi.GoVersion
 	}
 	return "probity " + v
+}
+
+// interspersed moves positional arguments after the flags, so that
+// "probity ledger proof 12 -data d" means what it says; "--" ends flags.
+func interspersed(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // the flag package reports it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	if len(pos) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), pos...)
 }

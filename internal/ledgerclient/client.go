@@ -54,7 +54,11 @@ func (e *HTTPError) Error() string {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any, limit int64) ([]byte, error) {
-	u := c.base.ResolveReference(&url.URL{Path: path})
+	ref, err := url.Parse(path)
+	if err != nil {
+		return nil, err
+	}
+	u := c.base.ResolveReference(ref)
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
