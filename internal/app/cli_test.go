@@ -197,7 +197,9 @@ func putSettings(t testing.TB, ts *testServer, n int) []int64 {
 		if status != 200 {
 			t.Fatalf("PUT: %d %s", status, body)
 		}
-		var r struct{ LedgerIndex int64 `json:"ledger_index"` }
+		var r struct {
+			LedgerIndex int64 `json:"ledger_index"`
+		}
 		json.Unmarshal([]byte(body), &r)
 		idx = append(idx, r.LedgerIndex)
 	}

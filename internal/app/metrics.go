@@ -78,8 +78,8 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-func (m *metrics) Appended(d time.Duration)     { m.appendSeconds.Observe(d.Seconds()) }
-func (m *metrics) Integrated(size int64)        { m.ledgerSize.Set(float64(size)) }
+func (m *metrics) Appended(d time.Duration)             { m.appendSeconds.Observe(d.Seconds()) }
+func (m *metrics) Integrated(size int64)                { m.ledgerSize.Set(float64(size)) }
 func (m *metrics) Checkpointed(size int64, _ time.Time) { m.checkpointSize.Set(float64(size)) }
 
 func (m *metrics) observeRequest(route string, status int, d time.Duration) {

@@ -58,6 +58,7 @@ func (db *DB) openSQLite(ctx context.Context, opts Options) error {
 	if driver == "" {
 		driver = "sqlite"
 	}
+	db.sqliteDriver = driver
 	sync := strings.ToUpper(opts.Synchronous)
 	switch sync {
 	case "":
@@ -185,7 +186,14 @@ func (db *DB) Backup(ctx context.Context, dest string) error {
 	if _, err := os.Stat(dest); err == nil {
 		return fault.New(fault.Conflict, "backup destination %s already exists; choose a new file", dest)
 	}
-	if _, err := db.read.ExecContext(ctx, `VACUUM INTO $1`, dest); err != nil {
+	// The read pool is query_only, which VACUUM INTO refuses; a connection
+	// of its own reads the database without writing to it.
+	conn, err := sql.Open(db.sqliteDriver, sqliteDSN(db.sqliteDriver, db.desc, false, "FULL"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO $1`, dest); err != nil {
 		return fmt.Errorf("back up %s to %s: %w", db.desc, dest, err)
 	}
 	return os.Chmod(dest, 0o600)

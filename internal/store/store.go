@@ -71,6 +71,8 @@ type DB struct {
 	ledger  *Ledger
 	desc    string // for messages: the file or the host/database, never a password
 	dsn     string // never logged
+
+	sqliteDriver string
 }
 
 // Dialect returns the database's SQL dialect.
