@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/probity-dev/probity/internal/fault"
@@ -115,7 +116,6 @@ type batcher struct {
 	jobs chan *job
 	quit chan struct{}
 	wg   sync.WaitGroup
-	mu   sync.Mutex // held while a batch runs, so that close waits for it
 }
 
 type job struct {
@@ -182,7 +182,13 @@ func (b *batcher) run() {
 	}
 }
 
+var DebugBatches, DebugJobs, DebugFnNanos, DebugCommitNanos, DebugBeginNanos atomic.Int64
+
 func (b *batcher) runBatch(batch []*job) {
+	DebugBatches.Add(1)
+	DebugJobs.Add(int64(len(batch)))
+	t0 := time.Now()
+	defer func() { _ = t0 }()
 	db := b.db
 	ctx := context.Background() // the batch outlives any one caller's context
 	errs := make([]error, len(batch))
@@ -202,6 +208,8 @@ func (b *batcher) runBatch(batch []*job) {
 		return
 	}
 	defer sqlTx.Rollback()
+	DebugBeginNanos.Add(int64(time.Since(t0)))
+	t1 := time.Now()
 
 	var cursor ledger.Tree
 	if db.ledger != nil {
@@ -252,10 +260,13 @@ func (b *batcher) runBatch(batch []*job) {
 		finish(nil)
 		return
 	}
+	DebugFnNanos.Add(int64(time.Since(t1)))
+	t2 := time.Now()
 	if err := sqlTx.Commit(); err != nil {
 		finish(fault.Wrap(err, fault.Unavailable, "the change could not be saved"))
 		return
 	}
+	DebugCommitNanos.Add(int64(time.Since(t2)))
 	if db.ledger != nil {
 		db.ledger.committed(cursor)
 	}
