@@ -143,8 +143,8 @@ func principalFrom(r *http.Request, authn Authenticator) (auth.Principal, bool) 
 	if h == "" {
 		return auth.Anonymous, true
 	}
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || authn == nil {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || authn == nil { // RFC 7235: schemes are case-insensitive
 		return auth.Anonymous, false
 	}
 	return authn.Authenticate(strings.TrimSpace(token))
@@ -238,6 +238,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
+	// Ledger entries are embedded as they are stored (canonical JSON);
+	// HTML-escaping would rewrite "<", ">" and "&" inside them, so that the
+	// entry served no longer hashes to its record hash. Responses are
+	// application/json with nosniff, never HTML.
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
@@ -269,7 +274,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fault.Wrap(err, fault.Invalid, "the request body is not valid JSON for this request: %s", jsonProblem(err))
 	}
-	if dec.More() {
+	// Only JSON whitespace may follow the value. (Decoder.More does not
+	// see a stray '}' or ']'.)
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
 		return fault.New(fault.Invalid, "the request body has data after its JSON value")
 	}
 	return nil

@@ -17,6 +17,9 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	w.Header().Set("Content-Type", "application/json")
+	// Like every JSON answer: the document changes with the binary, and a
+	// cached copy would describe an API the server no longer has.
+	w.Header().Set("Cache-Control", "no-store")
 	_, err := w.Write(openAPIDocument)
 	return err
 }

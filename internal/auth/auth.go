@@ -1,17 +1,20 @@
 // Package auth says who is making a request and what they may do: the
-// principals, the roles they hold, the permission every route declares, and
-// the bootstrap credentials an installation uses before it has people.
+// roles and the permissions each grants, the principal a request acts as
+// (with its role grants, each in one component or department-wide, and the
+// scopes of the credential it used), and the bootstrap credentials an
+// installation uses before it has people.
 package auth
 
 import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"slices"
+	"strings"
 
 	"github.com/probity-dev/probity/internal/ledger"
 )
 
-// A Permission is what a route requires.
+// A Permission is what a route or an action requires.
 type Permission string
 
 // Permissions.
@@ -19,39 +22,129 @@ const (
 	// Public routes serve what anyone may see: health, metrics, signed
 	// checkpoints and hash tiles.
 	Public Permission = "public"
-	// LedgerEntriesRead allows reading ledger entries (entry bundles, the
-	// entries API): they describe who did what.
-	LedgerEntriesRead Permission = "ledger.entries.read"
-	// LedgerCheckpoint allows asking for a new checkpoint now.
-	LedgerCheckpoint Permission = "ledger.checkpoint"
-	// SettingsRead allows reading installation settings.
-	SettingsRead Permission = "settings.read"
-	// SettingsWrite allows changing installation settings.
-	SettingsWrite Permission = "settings.write"
+	// Self routes let any signed-in person manage their own sessions,
+	// tokens, profile and acknowledgements.
+	Self Permission = "self"
+
+	LedgerEntriesRead Permission = "ledger.entries.read" // ledger entries: who did what
+	LedgerCheckpoint  Permission = "ledger.checkpoint"   // ask for a checkpoint now
+	SettingsRead      Permission = "settings.read"
+	SettingsWrite     Permission = "settings.write"
+
+	PeopleRead      Permission = "people.read"      // the organization and its people
+	PeopleManage    Permission = "people.manage"    // invite, update, disable people; components and units
+	PeopleLock      Permission = "people.lock"      // lock an account at once
+	RolesGrant      Permission = "roles.grant"      // grant and revoke roles
+	RecertManage    Permission = "recert.manage"    // start and close recertification campaigns
+	RecertRead      Permission = "recert.read"      // see campaigns and their items
+	RecertAttest    Permission = "recert.attest"    // attest reports' roles
+	RulesManage     Permission = "rules.manage"     // publish rules of behavior
+	TrainingManage  Permission = "training.manage"  // courses and completion records
+	TrainingRead    Permission = "training.read"    // training records
+	SignalsRead     Permission = "signals.read"     // shared-account signals
+	SessionsRevoke  Permission = "sessions.revoke"  // end another person's sessions
+	ComplianceRead  Permission = "compliance.read"  // rules, acknowledgements, lapses of others
+	AuditTrailRead  Permission = "audit.read"       // sign-in history of others
+	DataAccess      Permission = "data.access"      // use sensitive data (the query issue)
+	ApprovalsDecide Permission = "approvals.decide" // approve or review others' requests
 )
 
-// A Role is a set of permissions.
+// A Role is a set of permissions held in a component or department-wide.
 type Role string
 
 // Roles.
 const (
-	Administrator Role = "administrator"
-	Auditor       Role = "auditor"
+	Analyst                  Role = "analyst"
+	Supervisor               Role = "supervisor"
+	ComponentPrivacyOfficer  Role = "component_privacy_officer"
+	DepartmentPrivacyOfficer Role = "department_privacy_officer"
+	SecurityOfficer          Role = "security_officer"
+	OPRIntake                Role = "opr_intake"
+	Auditor                  Role = "auditor"
+	Administrator            Role = "administrator"
 )
 
+// Roles returns every role.
+func Roles() []Role {
+	return []Role{Analyst, Supervisor, ComponentPrivacyOfficer, DepartmentPrivacyOfficer, SecurityOfficer, OPRIntake, Auditor, Administrator}
+}
+
+// Title returns the role's name for people.
+func (r Role) Title() string {
+	switch r {
+	case Analyst:
+		return "Analyst"
+	case Supervisor:
+		return "Supervisor"
+	case ComponentPrivacyOfficer:
+		return "Component privacy officer"
+	case DepartmentPrivacyOfficer:
+		return "Department privacy officer"
+	case SecurityOfficer:
+		return "Security officer (ISSO)"
+	case OPRIntake:
+		return "Professional responsibility intake"
+	case Auditor:
+		return "Auditor"
+	case Administrator:
+		return "Administrator"
+	}
+	return string(r)
+}
+
 // rolePermissions is the whole grant table. The administrator runs the
-// installation but reads no ledger entries (separation of duties); the
-// auditor reads everything and changes nothing but may ask for a checkpoint.
+// installation — people, roles, settings — but sees no data and reads no
+// ledger entries (separation of duties); the auditor reads everything and
+// changes nothing, but may ask for a checkpoint.
 var rolePermissions = map[Role][]Permission{
-	Administrator: {SettingsRead, SettingsWrite, LedgerCheckpoint},
-	Auditor:       {SettingsRead, LedgerEntriesRead, LedgerCheckpoint},
+	Analyst:                  {DataAccess},
+	Supervisor:               {PeopleRead, RecertRead, RecertAttest, ApprovalsDecide, TrainingRead, ComplianceRead},
+	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead},
+	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest},
+	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide},
+	OPRIntake:                {PeopleRead, SignalsRead},
+	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead},
+	Administrator:            {SettingsRead, SettingsWrite, LedgerCheckpoint, PeopleRead, PeopleManage, PeopleLock, RolesGrant, RecertManage, RecertRead, SessionsRevoke, TrainingManage, TrainingRead},
+}
+
+// PermissionsOf returns the permissions a role grants.
+func PermissionsOf(r Role) []Permission { return slices.Clone(rolePermissions[r]) }
+
+// AllPermissions returns every permission some role grants, sorted.
+func AllPermissions() []Permission {
+	var out []Permission
+	for _, ps := range rolePermissions {
+		for _, p := range ps {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A Grant is a role held in a component, or department-wide when
+// Component is "".
+type Grant struct {
+	Role      Role
+	Component string
 }
 
 // A Principal is an authenticated requester.
 type Principal struct {
-	Kind  string // a ledger actor kind
-	ID    string
-	Roles []Role
+	Kind      string // a ledger actor kind: user or token (bootstrap)
+	ID        string // the employee ID, or the bootstrap credential's name
+	PersonID  int64  // 0 for bootstrap credentials
+	Name      string
+	Component string // home component; "" for department staff
+	Grants    []Grant
+	// Scopes, when not nil, limits what the credential may do to these
+	// permissions (a personal API token's scopes); sessions have none.
+	Scopes []Permission
+	// SessionID identifies the session or token used, for revocation;
+	// never the secret.
+	SessionID string
 }
 
 // Anonymous is the principal of an unauthenticated request.
@@ -60,27 +153,93 @@ var Anonymous = Principal{}
 // Authenticated reports whether p is not [Anonymous].
 func (p Principal) Authenticated() bool { return p.ID != "" }
 
-// Can reports whether p holds perm.
+// Can reports whether p holds perm in some component or department-wide.
 func (p Principal) Can(perm Permission) bool {
-	if perm == Public {
+	switch perm {
+	case Public:
 		return true
+	case Self:
+		return p.Authenticated() && p.PersonID != 0
 	}
-	for _, r := range p.Roles {
-		if slices.Contains(rolePermissions[r], perm) {
+	if p.Scopes != nil && !slices.Contains(p.Scopes, perm) {
+		return false
+	}
+	for _, g := range p.Grants {
+		if slices.Contains(rolePermissions[g.Role], perm) {
 			return true
 		}
 	}
 	return false
 }
 
+// CanIn reports whether p holds perm for the given component: through a
+// grant in that component or a department-wide one.
+func (p Principal) CanIn(perm Permission, component string) bool {
+	switch perm {
+	case Public, Self:
+		return p.Can(perm)
+	}
+	if p.Scopes != nil && !slices.Contains(p.Scopes, perm) {
+		return false
+	}
+	for _, g := range p.Grants {
+		if (g.Component == "" || g.Component == component) && slices.Contains(rolePermissions[g.Role], perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// Components returns the components in which p holds perm, and whether p
+// holds it department-wide (then the list is empty).
+func (p Principal) Components(perm Permission) (components []string, all bool) {
+	if p.Scopes != nil && !slices.Contains(p.Scopes, perm) {
+		return nil, false
+	}
+	for _, g := range p.Grants {
+		if !slices.Contains(rolePermissions[g.Role], perm) {
+			continue
+		}
+		if g.Component == "" {
+			return nil, true
+		}
+		if !slices.Contains(components, g.Component) {
+			components = append(components, g.Component)
+		}
+	}
+	return components, false
+}
+
+// HasRole reports whether p holds role anywhere.
+func (p Principal) HasRole(r Role) bool {
+	return slices.ContainsFunc(p.Grants, func(g Grant) bool { return g.Role == r })
+}
+
 // Actor returns the ledger actor for p.
 func (p Principal) Actor() ledger.Actor { return ledger.Actor{Kind: p.Kind, ID: p.ID} }
+
+// String describes p for messages and logs (never a secret).
+func (p Principal) String() string {
+	if !p.Authenticated() {
+		return "anonymous"
+	}
+	var roles []string
+	for _, g := range p.Grants {
+		s := string(g.Role)
+		if g.Component != "" {
+			s += "@" + g.Component
+		}
+		roles = append(roles, s)
+	}
+	return p.ID + " (" + strings.Join(roles, ", ") + ")"
+}
 
 // MinTokenLength is the shortest bootstrap token accepted.
 const MinTokenLength = 32
 
 // BootstrapTokens authenticates the configured bootstrap credentials: an
-// administrator token and a ledger auditor token.
+// administrator token and a ledger auditor token, for an installation's
+// first steps and for automation before people have accounts.
 type BootstrapTokens struct {
 	admin, auditor [sha256.Size]byte
 	hasAdmin       bool
@@ -108,9 +267,9 @@ func (t *BootstrapTokens) Authenticate(token string) (Principal, bool) {
 	isAuditor := subtle.ConstantTimeCompare(h[:], t.auditor[:]) & boolInt(t.hasAuditor)
 	switch {
 	case isAdmin == 1:
-		return Principal{Kind: ledger.ActorToken, ID: "bootstrap-admin", Roles: []Role{Administrator}}, true
+		return Principal{Kind: ledger.ActorToken, ID: "bootstrap-admin", Name: "Bootstrap administrator", Grants: []Grant{{Role: Administrator}}}, true
 	case isAuditor == 1:
-		return Principal{Kind: ledger.ActorToken, ID: "bootstrap-auditor", Roles: []Role{Auditor}}, true
+		return Principal{Kind: ledger.ActorToken, ID: "bootstrap-auditor", Name: "Bootstrap ledger auditor", Grants: []Grant{{Role: Auditor}}}, true
 	}
 	return Anonymous, false
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -615,6 +616,9 @@ func (l *Ledger) Tile(ctx context.Context, p ledger.TilePath) ([]byte, error) {
 		return l.EntryBundle(ctx, p)
 	}
 	key := p.String()
+	if err := l.checkTileIndex(ctx, p); err != nil {
+		return nil, err
+	}
 	if !p.Partial() {
 		if b, ok := l.tiles.get(key); ok {
 			return b, nil
@@ -628,7 +632,7 @@ func (l *Ledger) Tile(ctx context.Context, p ledger.TilePath) ([]byte, error) {
 	// of them must be complete.
 	shift := uint(ledger.TileHeight * p.Level)
 	if shift >= 63 || (p.Index*ledger.TileWidth+int64(p.Width)) > size>>shift {
-		return nil, fault.Wrap(ErrNotFound, fault.NotFound, "tile %s is beyond the ledger's %d entries", key, size)
+		return nil, fault.Wrap(ErrNotFound, fault.NotFound, "%s is beyond the ledger's %d entries", key, size)
 	}
 	data, err := tlog.ReadTileData(p.Tile(), l.hashReader(ctx, l.db.read, size))
 	if err != nil {
@@ -643,6 +647,9 @@ func (l *Ledger) Tile(ctx context.Context, p ledger.TilePath) ([]byte, error) {
 // EntryBundle returns an entry bundle in the C2SP tlog-tiles layout.
 func (l *Ledger) EntryBundle(ctx context.Context, p ledger.TilePath) ([]byte, error) {
 	key := p.String()
+	if err := l.checkTileIndex(ctx, p); err != nil {
+		return nil, err
+	}
 	if !p.Partial() {
 		if b, ok := l.tiles.get(key); ok {
 			return b, nil
@@ -655,7 +662,7 @@ func (l *Ledger) EntryBundle(ctx context.Context, p ledger.TilePath) ([]byte, er
 	start := p.Index * ledger.TileWidth
 	end := start + int64(p.Width)
 	if end > size {
-		return nil, fault.Wrap(ErrNotFound, fault.NotFound, "entry bundle %s is beyond the ledger's %d entries", key, size)
+		return nil, fault.Wrap(ErrNotFound, fault.NotFound, "%s is beyond the ledger's %d entries", key, size)
 	}
 	var entries [][]byte
 	for r, err := range l.Rows(ctx, start, end) {
@@ -678,6 +685,20 @@ func (l *Ledger) EntryBundle(ctx context.Context, p ledger.TilePath) ([]byte, er
 		l.tiles.put(key, b)
 	}
 	return b, nil
+}
+
+// checkTileIndex refuses tile indexes so large that N·256 overflows: the
+// tlog-tiles layout allows them, but no such tile can exist, and computing
+// with them would wrap around to another tile's data.
+func (l *Ledger) checkTileIndex(ctx context.Context, p ledger.TilePath) error {
+	if p.Index <= (math.MaxInt64-ledger.TileWidth)/ledger.TileWidth {
+		return nil
+	}
+	size, err := l.Size(ctx)
+	if err != nil {
+		return err
+	}
+	return fault.Wrap(ErrNotFound, fault.NotFound, "%s is beyond the ledger's %d entries", p, size)
 }
 
 // Verifiers returns verifiers for every key that has signed this ledger.
