@@ -60,9 +60,9 @@ func TestSchedule_OnDuty(t *testing.T) {
 		{"Saturday", day, time.Date(2026, 11, 28, 10, 0, 0, 0, ny), false},
 		{"UTCInstantInLocalHours", day, time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC), true}, // 09:00 EST
 		{"NightShiftStart", night, time.Date(2026, 11, 23, 23, 0, 0, 0, ny), true},
-		{"NightShiftAfterMidnight", night, time.Date(2026, 11, 24, 3, 0, 0, 0, ny), true},   // Tuesday morning, Monday's shift
-		{"NightShiftNotStarted", night, time.Date(2026, 11, 23, 3, 0, 0, 0, ny), false},     // Monday morning: Sunday had no shift
-		{"DSTSpringForward", day, time.Date(2026, 3, 9, 8, 30, 0, 0, ny), true},             // the Monday after the change
+		{"NightShiftAfterMidnight", night, time.Date(2026, 11, 24, 3, 0, 0, 0, ny), true}, // Tuesday morning, Monday's shift
+		{"NightShiftNotStarted", night, time.Date(2026, 11, 23, 3, 0, 0, 0, ny), false},   // Monday morning: Sunday had no shift
+		{"DSTSpringForward", day, time.Date(2026, 3, 9, 8, 30, 0, 0, ny), true},           // the Monday after the change
 		{"DSTFallBack", day, time.Date(2026, 11, 2, 17, 59, 0, 0, ny), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,7 +116,9 @@ func TestChain(t *testing.T) {
 func TestValidateGrant(t *testing.T) {
 	cbp := person(1, "CBP")
 	dept := person(2, "")
-	g := func(r auth.Role, c string) Grant { return Grant{PersonID: 1, Role: r, Component: c, Status: GrantActive} }
+	g := func(r auth.Role, c string) Grant {
+		return Grant{PersonID: 1, Role: r, Component: c, Status: GrantActive}
+	}
 	for _, tc := range []struct {
 		name   string
 		p      Person
