@@ -20,9 +20,12 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/probity-dev/probity/internal/auth"
+	"github.com/probity-dev/probity/internal/authn"
 	"github.com/probity-dev/probity/internal/fault"
 	"github.com/probity-dev/probity/internal/ledger"
+	"github.com/probity-dev/probity/internal/policy"
 	"github.com/probity-dev/probity/internal/settings"
+	"github.com/probity-dev/probity/internal/store"
 )
 
 // A LedgerReader serves what the ledger holds.
@@ -49,9 +52,11 @@ type SettingsService interface {
 	Set(ctx context.Context, actor ledger.Actor, name string, raw json.RawMessage) (settings.Setting, int64, error)
 }
 
-// An Authenticator maps a bearer token to a principal.
+// An Authenticator resolves a request to the principal it acts as: a
+// request without a credential is [auth.Anonymous]; one with a credential
+// that does not verify is an error.
 type Authenticator interface {
-	Authenticate(token string) (auth.Principal, bool)
+	Authenticate(r *http.Request) (auth.Principal, error)
 }
 
 // Deps are what the API calls.
@@ -64,6 +69,22 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics.
 	Metrics http.Handler
+	// Identity is the organization and people store; Authn authenticates.
+	Identity *store.Identity
+	Authn    *authn.Service
+	// Program is the compliance program store: audit reports and their
+	// recommendations.
+	Program *store.Program
+	// Privacy is the privacy compliance store: inventory, PTAs, PIAs,
+	// compliance reviews and the data-source gate.
+	Privacy *store.Privacy
+	// Policies is the policy store: versions, workflow, impact analyses;
+	// Policy is the engine that decides under the sets in force.
+	Policies *store.Policies
+	Policy   *policy.Engine
+	// PublicURL is the server's base URL as people reach it, ending in "/"
+	// (for enrolment links).
+	PublicURL string
 	// ObserveRequest, when set, is told about every request.
 	ObserveRequest func(route string, status int, d time.Duration)
 	Logger         *slog.Logger
@@ -79,12 +100,19 @@ type API struct {
 // New returns the API over deps.
 func New(deps Deps) *API {
 	a := &API{deps: deps, mux: http.NewServeMux()}
-	a.routes = a.routeTable()
+	a.routes = append(a.routeTable(), a.identityRoutes()...)
+	a.routes = append(a.routes, a.programRoutes()...)
+	a.routes = append(a.routes, a.privacyRoutes()...)
+	a.routes = append(a.routes, a.policyRoutes()...)
 	for _, r := range a.routes {
 		a.mux.Handle(r.Method+" "+r.Pattern, a.adapt(r))
 	}
 	return a
 }
+
+// SetPublicURL sets the base URL for links the API hands out, once the
+// server knows its address.
+func (a *API) SetPublicURL(u string) { a.deps.PublicURL = u }
 
 // Routes returns the route table.
 func (a *API) Routes() []Route { return a.routes }
@@ -138,24 +166,16 @@ func levelFor(status int) slog.Level {
 	return slog.LevelDebug
 }
 
-func principalFrom(r *http.Request, authn Authenticator) (auth.Principal, bool) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return auth.Anonymous, true
-	}
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || authn == nil { // RFC 7235: schemes are case-insensitive
-		return auth.Anonymous, false
-	}
-	return authn.Authenticate(strings.TrimSpace(token))
-}
-
 // authorize returns the request's principal if it may use the route.
 func (a *API) authorize(r *http.Request, rt Route) (auth.Principal, error) {
-	p, ok := principalFrom(r, a.deps.Auth)
+	p := auth.Anonymous
+	if a.deps.Auth != nil {
+		var err error
+		if p, err = a.deps.Auth.Authenticate(r); err != nil {
+			return auth.Anonymous, err
+		}
+	}
 	switch {
-	case !ok:
-		return p, fault.New(fault.Unauthenticated, "the credential is not valid")
 	case p.Can(rt.Perm):
 		return p, nil
 	case !p.Authenticated():
@@ -259,12 +279,17 @@ const maxBody = 64 << 10
 // decodeJSON decodes a request body of at most maxBody bytes into v,
 // rejecting unknown fields and trailing data.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSONLimit(w, r, v, maxBody)
+}
+
+// decodeJSONLimit is [decodeJSON] for bodies of at most limit bytes.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return fault.New(fault.Unsupported, "the request body must be application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return fault.New(fault.TooLarge, "the request body is larger than %d bytes", maxBody)
+		return fault.New(fault.TooLarge, "the request body is larger than %d bytes", limit)
 	}
 	if err != nil {
 		return fault.Wrap(err, fault.Invalid, "the request body could not be read")

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,11 +57,21 @@ type testServer struct {
 	Logs *logBuffer
 	// Base is the server's URL without the trailing slash.
 	Base string
+	// seq numbers what the tests create (people, components), so that
+	// names never collide.
+	seq atomic.Int64
 }
 
 // mustStartServer starts a server on a fresh database of dialect d and
 // stops it when tb ends.
 func mustStartServer(tb testing.TB, d store.Dialect) *testServer {
+	tb.Helper()
+	return mustStartServerWith(tb, d, nil)
+}
+
+// mustStartServerWith is [mustStartServer] with a change to the
+// configuration (sign-in limits, say).
+func mustStartServerWith(tb testing.TB, d store.Dialect, change func(*app.Config)) *testServer {
 	tb.Helper()
 	data := filepath.Join(tb.TempDir(), "data")
 	cfg := app.Config{
@@ -67,9 +79,14 @@ func mustStartServer(tb testing.TB, d store.Dialect) *testServer {
 		KeyFile: filepath.Join(data, "ledger.key"), Origin: storetest.Origin,
 		LogLevel: "debug", LogFormat: "json",
 		AdminToken: adminToken, AuditorToken: auditorToken,
+		// The matrix sends hundreds of bad credentials from one address.
+		Throttle: store.ThrottlePolicy{Window: 15 * time.Minute, MaxAccount: 5, MaxAddr: 1 << 30, LockoutTime: 15 * time.Minute},
 	}
 	if d == store.SQLite {
 		cfg.DB = filepath.Join(data, "probity.db")
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -115,6 +132,11 @@ type request struct {
 	// "none" sends no Content-Type.
 	contentType string
 	header      map[string]string
+	// cookie is the whole Cookie header; empty sends none.
+	cookie string
+	// from is the client's IP address (any of 127.0.0.0/8); empty is
+	// 127.0.0.1.
+	from string
 }
 
 func bearer(token string) string { return "Bearer " + token }
@@ -124,6 +146,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	path   string // the path asked for
 }
 
 // send sends rq to the server.
@@ -147,12 +170,16 @@ func (ts *testServer) send(tb testing.TB, rq request) response {
 	if rq.auth != "" {
 		req.Header.Set("Authorization", rq.auth)
 	}
+	if rq.cookie != "" {
+		req.Header.Set("Cookie", rq.cookie)
+	}
 	for k, v := range rq.header {
 		req.Header.Set(k, v)
 	}
 	c := &http.Client{
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     transportFrom(rq.from),
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -163,7 +190,25 @@ func (ts *testServer) send(tb testing.TB, rq request) response {
 	if err != nil {
 		tb.Fatalf("%s %s: read body: %v", rq.method, rq.path, err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return response{status: resp.StatusCode, header: resp.Header, body: b, path: rq.path}
+}
+
+// transports holds one transport per client address, so that connections
+// are reused.
+var transports sync.Map // string → *http.Transport
+
+// transportFrom returns a transport whose connections come from the IP
+// address from: the server sees that address as the client's.
+func transportFrom(from string) http.RoundTripper {
+	if from == "" {
+		return http.DefaultTransport
+	}
+	if t, ok := transports.Load(from); ok {
+		return t.(*http.Transport)
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
+	t, _ := transports.LoadOrStore(from, &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4})
+	return t.(*http.Transport)
 }
 
 // mustJSON sends rq, requires status want and decodes the JSON answer.
@@ -211,14 +256,13 @@ func checkJSONError(tb testing.TB, r response, code string) string {
 	return *e.Error.Message
 }
 
-// ledgerSize returns the number of integrated ledger entries.
+// ledgerSize returns the number of ledger entries. Every action's entry
+// commits before its answer is sent; on PostgreSQL the sequencer then
+// integrates it in the background, so the size is read once nothing is
+// pending.
 func (ts *testServer) ledgerSize(tb testing.TB) int64 {
 	tb.Helper()
-	n, err := ts.Ledger.Size(context.Background())
-	if err != nil {
-		tb.Fatalf("ledger size: %v", err)
-	}
-	return n
+	return storetest.SettledSize(tb, ts.DB, ts.Ledger)
 }
 
 // mustAppend appends n events to the ledger directly (in batches, each its

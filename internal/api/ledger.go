@@ -37,6 +37,9 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request, p auth.Principal) err
 		}
 		return fault.New(fault.Forbidden, "entry bundles require an auditor's credential")
 	}
+	if tp.Entries && !readsWholeLedger(p) {
+		return errComponentAuditor()
+	}
 	data, err := a.deps.Ledger.Tile(r.Context(), tp)
 	if err != nil {
 		return err
@@ -52,6 +55,16 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request, p auth.Principal) err
 	}
 	_, err = w.Write(data)
 	return err
+}
+
+// readsWholeLedger reports whether p may read ledger entries. Entries
+// record every component's activity (who signed in from where, whom an
+// officer locked), so an auditor of one component may not: only a
+// department-wide auditor.
+func readsWholeLedger(p auth.Principal) bool { return p.CanIn(auth.LedgerEntriesRead, "") }
+
+func errComponentAuditor() error {
+	return fault.New(fault.Forbidden, "ledger entries record every component's activity; reading them needs a department-wide auditor")
 }
 
 type checkpointJSON struct {
@@ -107,7 +120,10 @@ func queryInt(r *http.Request, name string, def int64) (int64, error) {
 // ledgerEntry returns an entry and its inclusion proof against a signed
 // checkpoint (the latest, published now if it does not yet cover the
 // entry), or against the tree size asked for.
-func (a *API) ledgerEntry(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (a *API) ledgerEntry(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !readsWholeLedger(p) {
+		return errComponentAuditor()
+	}
 	ctx := r.Context()
 	index, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
 	if err != nil || index < 0 {

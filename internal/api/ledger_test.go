@@ -18,8 +18,8 @@ import (
 	"github.com/probity-dev/probity/internal/store/storetest"
 )
 
-// fillSize is the ledger size of the tile tests: the genesis entry and 300
-// more, so one full tile and a partial one of 45.
+// fillSize is the ledger size of the tile tests — a new server's entries
+// and more — so one full tile and a partial one of 45.
 const fillSize = 301
 
 func TestAPI_Tile(t *testing.T) {
@@ -30,7 +30,9 @@ func TestAPI_Tile(t *testing.T) {
 
 func testTile(t *testing.T, d store.Dialect) {
 	ts := mustStartServer(t, d)
-	ts.mustAppend(t, fillSize-1)
+	// A new server's ledger holds the genesis entry and the installation of
+	// the built-in policy sets; fill it up to fillSize.
+	ts.mustAppend(t, fillSize-int(ts.ledgerSize(t)))
 	ctx := context.Background()
 	entry := func(i int64) []byte {
 		e, err := ts.Ledger.Entry(ctx, i)
@@ -400,9 +402,9 @@ func TestAPI_LedgerConsistency(t *testing.T) {
 
 func testLedgerConsistency(t *testing.T, d store.Dialect) {
 	ts := mustStartServer(t, d)
-	ts.mustAppend(t, 299)
-	cp := ts.mustPublish(t) // 300 entries
-	ts.mustAppend(t, 20)    // 320, beyond the checkpoint
+	ts.mustAppend(t, 300-int(ts.ledgerSize(t))) // a new server's entries and more
+	cp := ts.mustPublish(t)                     // 300 entries
+	ts.mustAppend(t, 20)                        // 320, beyond the checkpoint
 	ctx := context.Background()
 
 	for _, c := range []struct {
@@ -473,7 +475,7 @@ func testLedgerConsistency(t *testing.T, d store.Dialect) {
 
 func TestAPI_LedgerInfo(t *testing.T) {
 	ts := mustStartServer(t, store.SQLite)
-	ts.mustAppend(t, 9)
+	ts.mustAppend(t, 10-int(ts.ledgerSize(t))) // a new server's entries and more: 10
 	cp := ts.mustPublish(t)
 	ts.mustAppend(t, 2)
 	var got struct {

@@ -65,87 +65,20 @@ func TestAPI_Routes(t *testing.T) {
 	})
 }
 
-// A principal is who sends a request of the matrix.
-type principal struct {
-	name string
-	auth string // Authorization header
-}
-
-var principals = []principal{
-	{name: "anonymous"},
-	{name: "admin", auth: bearer(adminToken)},
-	{name: "auditor", auth: bearer(auditorToken)},
-	{name: "invalid", auth: bearer(invalidToken)},
-	// A valid token in the wrong scheme is no credential.
-	{name: "basic", auth: "Basic " + adminToken},
-}
-
-// Outcomes of the matrix.
-const (
-	allow  = http.StatusOK
-	unauth = http.StatusUnauthorized
-	forbid = http.StatusForbidden
-)
-
-// A matrixCase is one request, and the status each principal must get.
-type matrixCase struct {
-	name   string
-	method string
-	path   string
-	body   string
-	// want maps principal names to statuses.
-	want map[string]int
-}
-
-// public, forAdminAndAuditor, … build the expected outcomes.
-func outcomes(anonymous, admin, auditor int) map[string]int {
-	return map[string]int{"anonymous": anonymous, "admin": admin, "auditor": auditor, "invalid": unauth, "basic": unauth}
-}
-
-func matrixCases() []matrixCase {
-	public := outcomes(allow, allow, allow)
-	auditorOnly := outcomes(unauth, forbid, allow)
-	adminOnly := outcomes(unauth, allow, forbid)
-	staff := outcomes(unauth, allow, allow)
-	return []matrixCase{
-		{name: "healthz", method: "GET", path: "/healthz", want: public},
-		{name: "readyz", method: "GET", path: "/readyz", want: public},
-		{name: "metrics", method: "GET", path: "/metrics", want: public},
-		{name: "openapi", method: "GET", path: "/api/v1/openapi.json", want: public},
-		{name: "checkpoint", method: "GET", path: "/ledger/checkpoint", want: public},
-		{name: "full hash tile", method: "GET", path: "/ledger/tile/0/000", want: public},
-		{name: "partial hash tile", method: "GET", path: "/ledger/tile/0/001.p/1", want: public},
-		{name: "level 1 hash tile", method: "GET", path: "/ledger/tile/1/000.p/1", want: public},
-		{name: "full entry bundle", method: "GET", path: "/ledger/tile/entries/000", want: auditorOnly},
-		{name: "partial entry bundle", method: "GET", path: "/ledger/tile/entries/001.p/1", want: auditorOnly},
-		// Percent-encoding does not hide an entry bundle.
-		{name: "escaped entry bundle", method: "GET", path: "/ledger/tile/%65ntries/000", want: auditorOnly},
-		// The credential is checked before existence: no one learns
-		// anything about bundles they may not read.
-		{name: "entry bundle beyond the ledger", method: "GET", path: "/ledger/tile/entries/x001/000", want: outcomes(unauth, forbid, http.StatusNotFound)},
-		{name: "ledger info", method: "GET", path: "/api/v1/ledger", want: public},
-		{name: "entry", method: "GET", path: "/api/v1/ledger/entries/0", want: auditorOnly},
-		{name: "entry at tree size", method: "GET", path: "/api/v1/ledger/entries/1?tree_size=10", want: auditorOnly},
-		{name: "entry beyond the ledger", method: "GET", path: "/api/v1/ledger/entries/100000", want: outcomes(unauth, forbid, http.StatusNotFound)},
-		{name: "consistency", method: "GET", path: "/api/v1/ledger/consistency?from=1", want: public},
-		{name: "publish checkpoint", method: "POST", path: "/api/v1/ledger/checkpoint", want: staff},
-		{name: "list settings", method: "GET", path: "/api/v1/settings", want: staff},
-		{name: "get setting", method: "GET", path: "/api/v1/settings/organization_name", want: staff},
-		{name: "get unknown setting", method: "GET", path: "/api/v1/settings/nope", want: outcomes(unauth, http.StatusNotFound, http.StatusNotFound)},
-		{name: "put setting", method: "PUT", path: "/api/v1/settings/organization_name", body: `{"value":"Matrix Department"}`, want: adminOnly},
-		{name: "put unknown setting", method: "PUT", path: "/api/v1/settings/nope", body: `{"value":"x"}`, want: outcomes(unauth, http.StatusNotFound, forbid)},
-	}
-}
-
-// routeMux matches paths to the route table's patterns.
-func routeMux(routes []api.Route) *http.ServeMux {
+// routeMux matches paths to a route table's patterns.
+func routeMux(patterns []string) *http.ServeMux {
 	mux := http.NewServeMux()
-	for _, r := range routes {
-		mux.Handle(r.Method+" "+r.Pattern, http.NotFoundHandler())
+	for _, p := range patterns {
+		mux.Handle(p, http.NotFoundHandler())
 	}
 	return mux
 }
 
+// TestAPI_Authorization runs the role × route × component matrix: every
+// route of the API and of the pages, for every kind of requester —
+// anonymous, the bootstrap credentials, refused credentials, and a
+// signed-in person in each role that may be held in CBP, in ICE and
+// department-wide — with the exact status each must get.
 func TestAPI_Authorization(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d.String(), func(t *testing.T) { testAuthorization(t, d) })
@@ -153,90 +86,75 @@ func TestAPI_Authorization(t *testing.T) {
 }
 
 func testAuthorization(t *testing.T, d store.Dialect) {
-	ts := mustStartServer(t, d)
-	// Two full tiles' worth of entries and a partial one, all signed.
-	ts.mustAppend(t, 2*256+10)
-	ts.mustPublish(t)
+	m := mustMatrix(t, d)
+	ts := m.ts
+	cases, ending := m.cases(), m.sessionEndingCases()
 
-	routes := ts.API.Routes()
-	mux := routeMux(routes)
-	cases := matrixCases()
-
-	t.Run("OK", func(t *testing.T) {
+	t.Run("OKCoverage", func(t *testing.T) {
 		// Every route has a case, so a new route cannot skip the matrix.
 		covered := map[string]bool{}
-		for _, c := range cases {
-			req, _ := http.NewRequest(c.method, "http://probity.test"+c.path, nil)
-			_, pattern := mux.Handler(req)
+		for _, c := range append(cases, ending...) {
+			pattern := m.pattern(c.method, c.path)
 			if pattern == "" {
 				t.Errorf("case %q: %s %s matches no route", c.name, c.method, c.path)
 			}
 			covered[pattern] = true
 		}
-		for _, r := range routes {
-			if !covered[r.Method+" "+r.Pattern] {
-				t.Errorf("route %s %s has no case in the authorization matrix", r.Method, r.Pattern)
+		for _, p := range m.patterns() {
+			if !covered[p] {
+				t.Errorf("route %s has no case in the authorization matrix", p)
 			}
-		}
-
-		unexpectedAllows := 0
-		for _, c := range cases {
-			methods := []string{c.method}
-			if c.method == "GET" {
-				methods = append(methods, "HEAD") // HEAD must not bypass GET's checks
-			}
-			for _, method := range methods {
-				for _, p := range principals {
-					want, ok := c.want[p.name]
-					if !ok {
-						t.Fatalf("case %q has no outcome for %s", c.name, p.name)
-					}
-					before := ts.ledgerSize(t)
-					r := ts.send(t, request{method: method, path: c.path, auth: p.auth, body: c.body})
-					label := fmt.Sprintf("%s %s as %s (%s)", method, c.path, p.name, c.name)
-					if r.status != want {
-						t.Errorf("%s: status %d, want %d: %.120q", label, r.status, want, string(r.body))
-					}
-					if r.status < 300 && want >= 400 {
-						unexpectedAllows++
-					}
-					checkSecurityHeaders(t, label, r)
-					if r.status == unauth && r.header.Get("WWW-Authenticate") != `Bearer realm="probity"` {
-						t.Errorf("%s: 401 without WWW-Authenticate: %q", label, r.header.Get("WWW-Authenticate"))
-					}
-					if (r.status == unauth || r.status == forbid) && method != "HEAD" {
-						checkDenial(t, label, c.path, r)
-					}
-					// Only a successful PUT records something.
-					grew := ts.ledgerSize(t) - before
-					if wantGrew := int64(boolInt(method == "PUT" && r.status == allow)); grew != wantGrew {
-						t.Errorf("%s: the ledger grew by %d, want %d", label, grew, wantGrew)
-					}
-				}
-			}
-		}
-		if unexpectedAllows != 0 {
-			t.Errorf("%d requests were allowed that must be refused", unexpectedAllows)
 		}
 	})
 
+	t.Run("OK", func(t *testing.T) {
+		if n := m.run(t, cases); n != 0 {
+			t.Errorf("%d requests were allowed that must be refused", n)
+		}
+	})
+
+	t.Run("ErrCrossComponent", func(t *testing.T) { m.crossComponent(t) })
+
+	t.Run("OKSessionEnding", func(t *testing.T) {
+		// Each of these ends the caller's session: every person gets a new
+		// session first, and none works after.
+		for _, c := range ending {
+			for _, p := range m.people {
+				ts.mustSession(t, p, matrixAgent)
+			}
+			if n := m.run(t, []matrixCase{c}); n != 0 {
+				t.Errorf("%s: %d requests were allowed that must be refused", c.name, n)
+			}
+			for _, p := range m.people {
+				if r := ts.send(t, request{method: "GET", path: "/api/v1/me", cookie: p.session()}); r.status != unauth {
+					t.Errorf("%s: %s's session still works: status %d", c.name, p.label, r.status)
+				}
+			}
+		}
+		// A personal token is not a session: it still works.
+		if r := ts.send(t, request{method: "GET", path: "/api/v1/me", auth: m.byName["dpo-token"].auth}); r.status != allow {
+			t.Errorf("the department privacy officer's token: status %d after signing out everywhere", r.status)
+		}
+	})
+
+	t.Run("OKInvariants", func(t *testing.T) { m.checkInvariants(t) })
+
 	t.Run("ErrMethodNotAllowed", func(t *testing.T) {
 		allowed := map[string][]string{}
-		for _, r := range routes {
-			allowed[r.Pattern] = append(allowed[r.Pattern], r.Method)
-			if r.Method == "GET" {
-				allowed[r.Pattern] = append(allowed[r.Pattern], "HEAD")
+		for _, p := range m.patterns() {
+			method, path, _ := strings.Cut(p, " ")
+			allowed[path] = append(allowed[path], method)
+			if method == "GET" {
+				allowed[path] = append(allowed[path], "HEAD")
 			}
 		}
 		for _, c := range cases {
-			req, _ := http.NewRequest(c.method, "http://probity.test"+c.path, nil)
-			_, pattern := mux.Handler(req)
-			_, path, _ := strings.Cut(pattern, " ")
+			_, path, _ := strings.Cut(m.pattern(c.method, c.path), " ")
 			for _, method := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"} {
 				if slices.Contains(allowed[path], method) {
 					continue
 				}
-				for _, p := range []principal{principals[0], principals[1], principals[2]} {
+				for _, p := range m.principals[:3] {
 					before := ts.ledgerSize(t)
 					r := ts.send(t, request{method: method, path: c.path, auth: p.auth, body: c.body})
 					label := fmt.Sprintf("%s %s as %s", method, c.path, p.name)
@@ -266,6 +184,11 @@ func testAuthorization(t *testing.T, d store.Dialect) {
 			{name: "admin partial bundle", rq: request{method: "GET", path: "/ledger/tile/entries/002.p/3", auth: bearer(adminToken)}, want: forbid, wantM: "entry bundles require an auditor's credential"},
 			{name: "anonymous bundle", rq: request{method: "GET", path: "/ledger/tile/entries/000.p/1"}, want: unauth, wantM: "entry bundles require an auditor's credential"},
 			{name: "auditor put", rq: request{method: "PUT", path: "/api/v1/settings/result_retention_days", auth: bearer(auditorToken), body: `{"value": 7}`}, want: forbid, wantM: "your role does not allow this (settings.write)"},
+			{name: "administrator's person entry", rq: request{method: "GET", path: "/api/v1/ledger/entries/5", auth: m.tokenOf(t, "dept-admin")}, want: forbid, wantM: "your role does not allow this (ledger.entries.read)"},
+			{name: "administrator's person bundle", rq: request{method: "GET", path: "/ledger/tile/entries/001", auth: m.tokenOf(t, "dept-admin")}, want: forbid, wantM: "entry bundles require an auditor's credential"},
+			{name: "component auditor's entry", rq: request{method: "GET", path: "/api/v1/ledger/entries/5", auth: m.tokenOf(t, "cbp-auditor")}, want: forbid, wantM: "ledger entries record every component's activity; reading them needs a department-wide auditor"},
+			{name: "component auditor's bundle", rq: request{method: "GET", path: "/ledger/tile/entries/001", auth: m.tokenOf(t, "cbp-auditor")}, want: forbid, wantM: "ledger entries record every component's activity; reading them needs a department-wide auditor"},
+			{name: "auditor's person put", rq: request{method: "PUT", path: "/api/v1/settings/result_retention_days", auth: m.tokenOf(t, "dept-auditor"), body: `{"value": 7}`}, want: forbid, wantM: "your role does not allow this (settings.write)"},
 		} {
 			before, setting := ts.ledgerSize(t), ts.settingValue(t, "result_retention_days")
 			r := ts.send(t, c.rq)
@@ -290,16 +213,16 @@ func testAuthorization(t *testing.T, d store.Dialect) {
 		}
 	})
 
-	t.Run("OKNoTokenInLogs", func(t *testing.T) {
+	t.Run("OKNoSecretInLogs", func(t *testing.T) {
 		logs := ts.Logs.String()
-		// The matrix ran many requests with every token; they were logged
-		// (debug level) but without the tokens.
+		// The matrix ran many requests with every credential; they were
+		// logged (debug level) but without the credentials.
 		if !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, `"route":"/api/v1/settings/{name}"`) {
 			t.Fatalf("the requests were not logged; logs:\n%.2000s", logs)
 		}
-		for _, tok := range []string{adminToken, auditorToken, invalidToken} {
-			if strings.Contains(logs, tok) {
-				t.Errorf("the logs contain a token %q", tok)
+		for _, secret := range m.secrets() {
+			if strings.Contains(logs, secret) {
+				t.Errorf("the logs contain a secret %q", secret)
 			}
 		}
 	})
@@ -319,7 +242,7 @@ func checkSecurityHeaders(t *testing.T, label string, r response) {
 		"X-Content-Type-Options":  "nosniff",
 		"X-Frame-Options":         "DENY",
 		"Referrer-Policy":         "no-referrer",
-		"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+		"Content-Security-Policy": csp(r),
 	} {
 		if got := r.header.Get(k); got != want {
 			t.Errorf("%s: %s = %q, want %q", label, k, got, want)
@@ -330,13 +253,33 @@ func checkSecurityHeaders(t *testing.T, label string, r response) {
 	}
 }
 
+// csp returns the Content-Security-Policy a response must carry: pages
+// allow their own styles and images, everything else nothing.
+func csp(r response) string {
+	if r.path != "" && !isProgramPath(r.path) {
+		return "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	}
+	return "default-src 'none'; frame-ancestors 'none'"
+}
+
+func isProgramPath(p string) bool {
+	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/ledger/") || p == "/healthz" || p == "/readyz" || p == "/metrics"
+}
+
 // checkDenial checks a 401 or 403: JSON error shape under /api/v1, plain
-// text in the tlog-tiles layout, and never the data asked for.
+// text in the tlog-tiles layout, a page for people, and never the data
+// asked for.
 func checkDenial(t *testing.T, label, path string, r response) {
 	t.Helper()
 	if strings.HasPrefix(path, "/api/") {
 		code := map[int]string{unauth: "unauthenticated", forbid: "forbidden"}[r.status]
 		checkJSONError(t, r, code)
+		return
+	}
+	if !isProgramPath(path) {
+		if ct := r.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q, want text/html", label, ct)
+		}
 		return
 	}
 	if ct := r.header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {

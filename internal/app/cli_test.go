@@ -211,8 +211,8 @@ var firstBad = regexp.MustCompile(`first bad index (\d+)`)
 func TestLedgerVerify_Tampering(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d.String(), func(t *testing.T) {
-			// Each case: a ledger of 41 entries (genesis + 40 writes) with a
-			// checkpoint at 31, then tampering by direct SQL.
+			// Each case: a ledger of 43 entries (genesis, the two built-in policy sets, 40 writes) with a
+			// checkpoint at 33, then tampering by direct SQL.
 			for _, tc := range []struct {
 				name  string
 				sql   []string
@@ -251,7 +251,7 @@ func TestLedgerVerify_Tampering(t *testing.T) {
 					}
 					out, errOut, code := runCLI(t, nil, append([]string{"ledger", "verify"}, cliArgs(cfg)...)...)
 					if tc.index < 0 {
-						if code != 0 || !strings.Contains(out, "ledger verify: OK") || !strings.Contains(out, "41 (entries recomputed") {
+						if code != 0 || !strings.Contains(out, "ledger verify: OK") || !strings.Contains(out, "43 (entries recomputed") {
 							t.Fatalf("exit %d\n%s%s", code, out, errOut)
 						}
 						return
@@ -297,13 +297,13 @@ func TestLedgerCLI_Remote(t *testing.T) {
 
 	t.Run("Checkpoint", func(t *testing.T) {
 		out, errOut, code := runCLI(t, auditor, "ledger", "checkpoint", "-url", ts.URL)
-		if code != 0 || !strings.HasPrefix(out, storetest.Origin+"\n301\n") {
+		if code != 0 || !strings.HasPrefix(out, storetest.Origin+"\n303\n") {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
 	})
 	t.Run("VerifyWithEntries", func(t *testing.T) {
 		out, errOut, code := runCLI(t, auditor, "ledger", "verify", "-url", ts.URL, "-key", key, "-save-checkpoint", saved)
-		if code != 0 || !strings.Contains(out, "301 (entries recomputed and matched)") {
+		if code != 0 || !strings.Contains(out, "303 (entries recomputed and matched)") {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
 	})
@@ -314,7 +314,7 @@ func TestLedgerCLI_Remote(t *testing.T) {
 			Entries        int64 `json:"entries"`
 			EntriesChecked bool  `json:"entries_checked"`
 		}
-		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.OK || rep.EntriesChecked || rep.Entries != 301 {
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.OK || rep.EntriesChecked || rep.Entries != 303 {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
 	})
@@ -322,7 +322,7 @@ func TestLedgerCLI_Remote(t *testing.T) {
 		putSettings(t, ts, 20)
 		runCLI(t, auditor, "ledger", "checkpoint", "-url", ts.URL)
 		out, errOut, code := runCLI(t, auditor, "ledger", "verify", "-url", ts.URL, "-key", key, "-checkpoint", saved)
-		if code != 0 || !strings.Contains(out, "321 (entries") || !strings.Contains(out, "2 verified") {
+		if code != 0 || !strings.Contains(out, "323 (entries") || !strings.Contains(out, "2 verified") {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
 	})
@@ -348,7 +348,7 @@ func TestLedgerCLI_Remote(t *testing.T) {
 			TreeSize int64    `json:"tree_size"`
 			Proof    []string `json:"inclusion_proof"`
 		}
-		if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.Index != 123 || p.TreeSize < 321 || len(p.Proof) == 0 {
+		if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.Index != 123 || p.TreeSize < 323 || len(p.Proof) == 0 {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
 		_, errOut, code = runCLI(t, nil, "ledger", "proof", "-url", ts.URL, "123")
@@ -377,7 +377,7 @@ func TestLedgerCLI_Remote(t *testing.T) {
 			t.Fatalf("consistency: exit %d\n%s%s", code, out, errOut)
 		}
 		out, errOut, code = runCLI(t, nil, append([]string{"ledger", "checkpoint"}, cliArgs(cfg)...)...)
-		if code != 0 || !strings.HasPrefix(out, storetest.Origin+"\n321\n") {
+		if code != 0 || !strings.HasPrefix(out, storetest.Origin+"\n323\n") {
 			t.Fatalf("checkpoint: exit %d\n%s%s", code, out, errOut)
 		}
 	})
@@ -454,8 +454,10 @@ func TestBackup(t *testing.T) {
 	restored := filepath.Join(t.TempDir(), "restored")
 	os.Mkdir(restored, 0o700)
 	os.Rename(dest, filepath.Join(restored, "probity.db"))
-	key, _ := os.ReadFile(cfg.KeyFile)
-	os.WriteFile(filepath.Join(restored, "ledger.key"), key, 0o600)
+	for _, f := range []string{"ledger.key", "secrets.key"} {
+		b, _ := os.ReadFile(filepath.Join(cfg.Data, f))
+		os.WriteFile(filepath.Join(restored, f), b, 0o600)
+	}
 	out, errOut, code = runCLI(t, nil, "ledger", "verify", "-data", restored)
 	if code != 0 || !strings.Contains(out, "ledger verify: OK") {
 		t.Fatalf("verify the restored backup: exit %d\n%s%s", code, out, errOut)
@@ -498,7 +500,8 @@ func TestDemo(t *testing.T) {
 		}()
 		re := regexp.MustCompile(`listening on (http://\S+)`)
 		deadline := time.Now().Add(60 * time.Second)
-		for re.FindStringSubmatch(out.String()) == nil {
+		// The banner ends with the "Try:" examples.
+		for re.FindStringSubmatch(out.String()) == nil || !strings.Contains(out.String(), "\nTry:\n") {
 			if time.Now().After(deadline) {
 				cancel()
 				t.Fatalf("demo did not start\n%s%s", out.String(), errb.String())

@@ -51,6 +51,13 @@ func cmdDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		return err
 	}
 	defer srv.Close()
+	accounts, err := loadDemoOrg(ctx, srv)
+	if err != nil {
+		return fmt.Errorf("load demo people: %w", err)
+	}
+	if err := writeDemoAccounts(cfg.Data, accounts); err != nil {
+		return err
+	}
 	if err := loadDemo(ctx, srv); err != nil {
 		return fmt.Errorf("load demo content: %w", err)
 	}
@@ -61,10 +68,15 @@ func cmdDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	if err := os.WriteFile(filepath.Join(cfg.Data, "demo-credentials.txt"), []byte("DEMO ONLY — never use these outside the demo.\n"+creds), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Probity demo is listening on %s (data in %s)\n\nDEMO ONLY credentials:\n%s\nTry:\n", srv.URL, cfg.Data, creds)
+	fmt.Fprintf(stdout, "Probity demo is listening on %s (data in %s)\n\n", srv.URL, cfg.Data)
+	fmt.Fprintf(stdout, "DEMO ONLY accounts — every password is %q; add a TOTP secret to an authenticator app,\nor run \"probity demo-codes -data %s\" for the current codes:\n", demoPassword, cfg.Data)
+	printDemoAccounts(stdout, accounts)
+	fmt.Fprintf(stdout, "\nDEMO ONLY bootstrap credentials:\n%s\nTry:\n", creds)
+	fmt.Fprintf(stdout, "  open %slogin and sign in as cbp-analyst1\n", srv.URL)
 	fmt.Fprintf(stdout, "  curl %sledger/checkpoint\n", srv.URL)
 	fmt.Fprintf(stdout, "  curl -H 'Authorization: Bearer %s' %sapi/v1/settings\n", cfg.AuditorToken, srv.URL)
 	fmt.Fprintf(stdout, "  probity ledger verify -data %s\n", cfg.Data)
+	fmt.Fprintf(stdout, "  probity login -url %s (as dept-privacy), then probity pia gate -url %s\n", srv.URL, srv.URL)
 	fmt.Fprintf(stdout, "  PROBITY_LEDGER_AUDITOR_TOKEN=%s probity ledger verify -url %s -key \"$(probity ledger pubkey -data %s)\"\n", cfg.AuditorToken, srv.URL, cfg.Data)
 	return srv.Serve(ctx)
 }
@@ -108,6 +120,15 @@ func loadDemo(ctx context.Context, srv *Server) error {
 		if _, _, err := srv.Settings.Set(ctx, admin, name, json.RawMessage(value)); err != nil {
 			return err
 		}
+	}
+	if err := loadDemoProgram(ctx, srv); err != nil {
+		return fmt.Errorf("recommendations: %w", err)
+	}
+	if err := loadDemoPrivacy(ctx, srv); err != nil {
+		return fmt.Errorf("privacy: %w", err)
+	}
+	if err := loadDemoPolicy(ctx, srv); err != nil {
+		return fmt.Errorf("policy: %w", err)
 	}
 	_, _, err := srv.Ledger.Publish(ctx)
 	return err

@@ -58,12 +58,17 @@ func cmdLedger(ctx context.Context, args []string, getenv Env, stdout, stderr io
 	return errUsage
 }
 
-// auditorToken returns the credential for remote ledger commands.
-func auditorToken(cfg Config) string {
-	if cfg.AuditorToken != "" {
+// remoteToken returns the credential for a remote command: the bootstrap
+// auditor or administrator token when configured, else the personal token
+// "probity login" stored for that server.
+func remoteToken(cfg Config, getenv Env, server string) string {
+	switch {
+	case cfg.AuditorToken != "":
 		return cfg.AuditorToken
+	case cfg.AdminToken != "":
+		return cfg.AdminToken
 	}
-	return cfg.AdminToken
+	return storedToken(getenv, server)
 }
 
 // openReadOnly opens the configured database and its ledger for reading.
@@ -106,7 +111,7 @@ func ledgerVerify(ctx context.Context, args []string, getenv Env, stdout, stderr
 	opts.Progress = progress.report
 	var rep ledger.Report
 	if *remote != "" {
-		c, err := ledgerclient.New(*remote, auditorToken(cfg))
+		c, err := ledgerclient.New(*remote, remoteToken(cfg, getenv, *remote))
 		if err != nil {
 			return &usageError{err.Error()}
 		}
@@ -308,7 +313,7 @@ func ledgerCheckpoint(ctx context.Context, args []string, getenv Env, stdout, st
 		return err
 	}
 	if *remote != "" {
-		c, err := ledgerclient.New(*remote, auditorToken(cfg))
+		c, err := ledgerclient.New(*remote, remoteToken(cfg, getenv, *remote))
 		if err != nil {
 			return &usageError{err.Error()}
 		}
@@ -372,7 +377,7 @@ func ledgerProof(ctx context.Context, args []string, getenv Env, stdout, stderr 
 	}
 	var out proofJSON
 	if *remote != "" {
-		c, err := ledgerclient.New(*remote, auditorToken(cfg))
+		c, err := ledgerclient.New(*remote, remoteToken(cfg, getenv, *remote))
 		if err != nil {
 			return &usageError{err.Error()}
 		}

@@ -8,7 +8,8 @@ import (
 	"github.com/probity-dev/probity/internal/store"
 )
 
-var serverFlags = []string{"config", "data", "addr", "db", "origin", "ledger-key", "log-level", "log-format", "tls-cert", "tls-key"}
+var serverFlags = []string{"config", "data", "addr", "db", "origin", "ledger-key", "secrets-key", "public-url", "password-blocklist", "log-level", "log-format", "tls-cert", "tls-key",
+	"oidc-issuer", "oidc-client-id", "oidc-employee-id-claim", "oidc-scopes", "oidc-trust-mfa", "piv-ca"}
 
 func cmdServe(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	set, flags := flagSet("serve", serverFlags...)
@@ -24,10 +25,16 @@ func cmdServe(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		return err
 	}
 	defer srv.Close()
+	if err := srv.Bootstrap(ctx); err != nil {
+		return err
+	}
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Probity is listening on %s\n", srv.URL)
+	if u := srv.EnrolmentURL(); u != "" {
+		fmt.Fprintf(stdout, "No administrator has enrolled yet. Enrol the first administrator with this one-time link (valid for 7 days; a restart issues a new one):\n  %s\n", u)
+	}
 	fmt.Fprintf(stdout, "  database: %s\n  ledger:   %s (verifier key: probity ledger pubkey -data %s)\n", store.RedactDSN(cfg.DB), srv.Ledger.Origin(), cfg.Data)
 	return srv.Serve(ctx)
 }

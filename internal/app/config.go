@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +35,22 @@ type Config struct {
 	TLSKey       string
 	AdminToken   string
 	AuditorToken string
+	SecretsKey   string
+	PublicURL    string
+	Blocklist    string
+
+	// Single sign-on (OpenID Connect) and PIV/CAC certificate sign-in.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCClaim        string // the ID token claim holding the employee ID
+	OIDCScopes       string // space- or comma-separated
+	OIDCTrustMFA     string // "true": trust the provider's second factor (amr)
+	PIVCA            string // CA bundle file for client certificates
+
+	// Throttle overrides the sign-in failure limits (tests); zero means the
+	// defaults.
+	Throttle store.ThrottlePolicy
 }
 
 // An option is one configuration setting: its flag and file name, its
@@ -60,6 +77,16 @@ func options() []option {
 		{name: "log-format", env: "PROBITY_LOG_FORMAT", usage: "log format: json or text", def: "json", field: func(c *Config) *string { return &c.LogFormat }, check: oneOf("json", "text")},
 		{name: "tls-cert", env: "PROBITY_TLS_CERT", usage: "TLS certificate `file` (PEM); serve HTTPS when set with -tls-key", field: func(c *Config) *string { return &c.TLSCert }},
 		{name: "tls-key", env: "PROBITY_TLS_KEY", usage: "TLS private key `file` (PEM)", field: func(c *Config) *string { return &c.TLSKey }},
+		{name: "secrets-key", env: "PROBITY_SECRETS_KEY", usage: "secrets key `file`, sealing secrets kept in the database (default: secrets.key in the data directory)", field: func(c *Config) *string { return &c.SecretsKey }},
+		{name: "public-url", env: "PROBITY_PUBLIC_URL", usage: "the `URL` people reach Probity at, for links it sends (default: the listening address)", field: func(c *Config) *string { return &c.PublicURL }, check: checkURL},
+		{name: "password-blocklist", env: "PROBITY_PASSWORD_BLOCKLIST", usage: "`file` of refused passwords, one per line, added to the built-in list", field: func(c *Config) *string { return &c.Blocklist }},
+		{name: "oidc-issuer", env: "PROBITY_OIDC_ISSUER", usage: "single sign-on: the OpenID Connect provider's issuer `URL`", field: func(c *Config) *string { return &c.OIDCIssuer }, check: checkIssuer},
+		{name: "oidc-client-id", env: "PROBITY_OIDC_CLIENT_ID", usage: "single sign-on: Probity's client `ID` at the provider", field: func(c *Config) *string { return &c.OIDCClientID }},
+		{name: "oidc-employee-id-claim", env: "PROBITY_OIDC_EMPLOYEE_ID_CLAIM", usage: "single sign-on: the ID token `claim` holding the employee ID", def: "employee_id", field: func(c *Config) *string { return &c.OIDCClaim }, check: checkClaim},
+		{name: "oidc-scopes", env: "PROBITY_OIDC_SCOPES", usage: "single sign-on: `scopes` to ask for, space-separated", def: "openid profile email", field: func(c *Config) *string { return &c.OIDCScopes }},
+		{name: "oidc-trust-mfa", env: "PROBITY_OIDC_TRUST_MFA", usage: "single sign-on: true to accept the provider's second factor (amr claim) instead of asking for a Probity code", def: "false", field: func(c *Config) *string { return &c.OIDCTrustMFA }, check: oneOf("true", "false")},
+		{name: "piv-ca", env: "PROBITY_PIV_CA", usage: "PIV/CAC sign-in: `file` of CA certificates (PEM) that issue client certificates; needs -tls-cert and -tls-key", field: func(c *Config) *string { return &c.PIVCA }},
+		{name: "oidc-client-secret", env: "PROBITY_OIDC_CLIENT_SECRET", secret: true, field: func(c *Config) *string { return &c.OIDCClientSecret }},
 		{name: "bootstrap-admin-token", env: "PROBITY_BOOTSTRAP_ADMIN_TOKEN", secret: true, field: func(c *Config) *string { return &c.AdminToken }, check: checkToken},
 		{name: "ledger-auditor-token", env: "PROBITY_LEDGER_AUDITOR_TOKEN", secret: true, field: func(c *Config) *string { return &c.AuditorToken }, check: checkToken},
 	}
@@ -84,6 +111,17 @@ func checkAddr(s string) error {
 	}
 	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /") {
 		return fmt.Errorf("host %q is not a host name or IP address", host)
+	}
+	return nil
+}
+
+func checkURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("must be an http:// or https:// URL with a host and no query")
 	}
 	return nil
 }
@@ -187,13 +225,24 @@ func loadConfig(fs *flag.FlagSet, flags map[string]*string, getenv func(string) 
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, &usageError{"-tls-cert and -tls-key must be given together"}
 	}
+	if err := c.checkSignOn(); err != nil {
+		return c, err
+	}
+	return c.derived(), nil
+}
+
+// derived fills in the paths that default to files in the data directory.
+func (c Config) derived() Config {
 	if c.DB == "" {
 		c.DB = filepath.Join(c.Data, "probity.db")
 	}
 	if c.KeyFile == "" {
 		c.KeyFile = filepath.Join(c.Data, "ledger.key")
 	}
-	return c, nil
+	if c.SecretsKey == "" {
+		c.SecretsKey = filepath.Join(c.Data, "secrets.key")
+	}
+	return c
 }
 
 func validate(o option, v, where string) error {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/probity-dev/probity/internal/ledger"
+	"github.com/probity-dev/probity/internal/sealed"
 )
 
 // prepareDataDir creates the data directory (mode 0700) if it does not
@@ -103,21 +104,45 @@ func readKeys(path string) (ledger.Keys, error) {
 
 // writeKeys writes a new key file with mode 0600; it never overwrites one.
 func writeKeys(path string, k ledger.Keys) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err := writeNewFile(path, k.Marshal()); err != nil {
+		return fmt.Errorf("write ledger key file: %w", err)
+	}
+	return nil
+}
+
+// writeNewFile creates path with mode 0600 holding data, atomically: the
+// data is written and synced to a temporary file that is then linked into
+// place, so a crash never leaves a partial file, and an existing file is
+// never replaced.
+func writeNewFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".new-key-*")
 	if err != nil {
-		return fmt.Errorf("write ledger key file: %w", err)
+		return err
 	}
-	if _, err := f.Write(k.Marshal()); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write ledger key file: %w", err)
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write ledger key file: %w", err)
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
 	}
-	return f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // newOrigin returns a generated ledger origin, unique to this installation.
@@ -125,4 +150,36 @@ func newOrigin() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return "probity.local/" + hex.EncodeToString(b[:])
+}
+
+// readOrCreateSecretsKey loads the secrets key, creating it for a database
+// that has never used one. A database that has used one is never given a
+// new key: its sealed secrets would not open.
+func readOrCreateSecretsKey(path, usedID string) (*sealed.Key, bool, error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		st, _ := os.Stat(path)
+		if st != nil && st.Mode().Perm()&0o077 != 0 {
+			return nil, false, fmt.Errorf("secrets key file %s has mode %04o: it must be readable only by its owner (chmod 600 %s)", path, st.Mode().Perm(), path)
+		}
+		k, err := sealed.ParseKey(b)
+		if err != nil {
+			return nil, false, fmt.Errorf("secrets key file %s: %w", path, err)
+		}
+		if usedID != "" && k.ID() != usedID {
+			return nil, false, fmt.Errorf("the secrets key in %s (%s) is not the one this database's secrets are sealed with (%s); restore the right key file", path, k.ID(), usedID)
+		}
+		return k, false, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, false, err
+	case usedID != "":
+		return nil, false, fmt.Errorf("the secrets key file %s is missing, but the database holds secrets sealed with key %s; restore the key file from your backup", path, usedID)
+	}
+	text := sealed.GenerateKey()
+	if err := writeNewFile(path, text); err != nil {
+		return nil, false, fmt.Errorf("write secrets key file: %w", err)
+	}
+	k, err := sealed.ParseKey(text)
+	return k, true, err
 }

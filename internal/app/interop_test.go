@@ -37,8 +37,8 @@ func TestServer_TesseraClient(t *testing.T) {
 	}
 }
 
-// Sizes of the ledger at the two checkpoints: the genesis entry plus
-// audited writes. The first is one full tile and a partial one; the second
+// Sizes of the ledger at the two checkpoints: the installation's first
+// entries plus audited writes. The first is one full tile and a partial one; the second
 // two full tiles and a partial one.
 const (
 	interopSize1 = 300
@@ -50,7 +50,7 @@ func testTesseraClient(t *testing.T, d store.Dialect) {
 	ctx := context.Background()
 	hasher := rfc6962.DefaultHasher
 
-	writeSettings(t, ts, 1, interopSize1-1)
+	writeSettingsUntil(t, ts, interopSize1)
 	cp1JSON := publishCheckpoint(t, ts)
 	if cp1JSON.Size != interopSize1 {
 		t.Fatalf("checkpoint size %d, want %d", cp1JSON.Size, interopSize1)
@@ -202,7 +202,7 @@ func testTesseraClient(t *testing.T, d store.Dialect) {
 	})
 
 	// More audited writes, and a new checkpoint.
-	writeSettings(t, ts, interopSize1, interopSize2-interopSize1)
+	writeSettingsUntil(t, ts, interopSize2)
 	cp2JSON := publishCheckpoint(t, ts)
 	cp2, cp2Raw, _, err := client.FetchCheckpoint(ctx, public.ReadCheckpoint, verifier, storetest.Origin)
 	if err != nil {
@@ -334,10 +334,12 @@ func fetchEntries(t *testing.T, f *client.HTTPFetcher, size uint64) [][]byte {
 // writeSettings makes n audited changes of settings, alternating settings
 // and values, and checks that they are recorded at the ledger indexes from
 // first on.
-func writeSettings(t *testing.T, ts *testServer, first, n int) {
+// writeSettingsUntil makes audited writes until the ledger holds size
+// entries, checking that each lands at the next index.
+func writeSettingsUntil(t *testing.T, ts *testServer, size int) {
 	t.Helper()
-	for i := range n {
-		k := first + i
+	next := int64(-1)
+	for k := 0; next < int64(size); k++ {
 		var name, value string
 		switch k % 4 {
 		case 0:
@@ -360,9 +362,10 @@ func writeSettings(t *testing.T, ts *testServer, first, n int) {
 		if err := json.Unmarshal([]byte(body), &resp); err != nil {
 			t.Fatal(err)
 		}
-		if resp.LedgerIndex != int64(k) {
-			t.Fatalf("change %d recorded at ledger index %d", k, resp.LedgerIndex)
+		if next >= 0 && resp.LedgerIndex != next {
+			t.Fatalf("change %d recorded at ledger index %d, want %d", k, resp.LedgerIndex, next)
 		}
+		next = resp.LedgerIndex + 1
 	}
 }
 

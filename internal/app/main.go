@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 )
@@ -23,6 +24,14 @@ Usage:
   probity demo     [flags]          run the server on a fresh demo data directory with demo content
   probity migrate  [flags]          apply database migrations
   probity ledger   verify|checkpoint|proof|consistency|pubkey|rotate-key [flags]
+  probity login    -url URL         sign in and store a personal API token for that server
+  probity logout   -url URL         revoke and forget the stored token
+  probity demo-codes [flags]        print the demo accounts' current authenticator codes
+  probity pia      list|show|diff|create|submit|review|return|approve|publish|gate|check
+                                    privacy impact assessments, their workflow, and the data-source gate
+  probity recommendations import|export|check   audit reports and recommendations, as exchange files
+  probity policy   validate|schema|builtin|show|propose|impact|approve|activate|reject|decide
+                                    Cedar policy sets: the department floor, components' sets, their changes
   probity backup   [flags] DEST     copy the SQLite database consistently while it is in use
   probity version                   print the version
 
@@ -32,8 +41,14 @@ PROBITY_* environment variables, which take precedence over the file named by
 `
 
 // Main runs the command in args (without the program name) and returns the
-// exit status: 0 on success, 1 on failure, 2 on a usage error.
+// exit status: 0 on success, 1 on failure, 2 on a usage error. Commands that
+// ask questions read the answers from standard input.
 func Main(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) int {
+	return MainIO(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// MainIO is [Main] with the answers to questions read from stdin.
+func MainIO(ctx context.Context, args []string, getenv Env, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -50,6 +65,21 @@ func Main(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writ
 	case "ledger":
 		err = cmdLedger(ctx, rest, getenv, stdout, stderr)
 		cmd = "ledger " + firstOr(rest, "")
+	case "login":
+		err = cmdLogin(ctx, rest, getenv, stdin, stdout, stderr)
+	case "recommendations":
+		err = cmdRecommendations(ctx, rest, getenv, stdout, stderr)
+		cmd = "recommendations " + firstOr(rest, "")
+	case "pia":
+		err = cmdPIA(ctx, rest, getenv, stdout, stderr)
+		cmd = "pia " + firstOr(rest, "")
+	case "policy":
+		err = cmdPolicy(ctx, rest, getenv, stdout, stderr)
+		cmd = "policy " + firstOr(rest, "")
+	case "logout":
+		err = cmdLogout(ctx, rest, getenv, stdout, stderr)
+	case "demo-codes":
+		err = cmdDemoCodes(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		err = cmdBackup(ctx, rest, getenv, stdout, stderr)
 	case "version":

@@ -65,6 +65,14 @@ func (m *metrics) watch(l *store.Ledger) {
 		return age.Seconds()
 	}))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "probity_ledger_sequencer", Help: "1 when this process integrates ledger entries and publishes checkpoints (on PostgreSQL, the elected sequencer).",
+	}, func() float64 {
+		if l.Sequencing() {
+			return 1
+		}
+		return 0
+	}))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "probity_ledger_writer_failed", Help: "1 when the ledger writer has stopped accepting entries (fail closed).",
 	}, func() float64 {
 		if l.Failed() != nil {

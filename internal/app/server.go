@@ -3,22 +3,31 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/probity-dev/probity/internal/api"
 	"github.com/probity-dev/probity/internal/auth"
+	"github.com/probity-dev/probity/internal/authn"
 	"github.com/probity-dev/probity/internal/fault"
+	"github.com/probity-dev/probity/internal/identity"
 	"github.com/probity-dev/probity/internal/ledger"
+	"github.com/probity-dev/probity/internal/policy"
+	"github.com/probity-dev/probity/internal/sealed"
 	"github.com/probity-dev/probity/internal/settings"
 	"github.com/probity-dev/probity/internal/store"
+	"github.com/probity-dev/probity/internal/web"
 )
 
 // A Server is a running Probity: the store, the ledger, the services and
@@ -30,12 +39,27 @@ type Server struct {
 	DB       *store.DB
 	Ledger   *store.Ledger
 	Settings *settings.Service
+	Identity *store.Identity
+	Program  *store.Program  // the compliance program: audit reports, recommendations
+	Privacy  *store.Privacy  // privacy compliance: inventory, PTAs, PIAs, reviews, the data-source gate
+	Policies *store.Policies // policy set versions, their workflow, recorded decisions
+	Policy   *policy.Engine  // decides under the active policy sets
+	Authn    *authn.Service
 	API      *api.API
-	metrics  *metrics
-	handler  http.Handler
-	http     *http.Server
-	ln       net.Listener
-	unlock   func()
+	Web      *web.Web
+	// OIDC is single sign-on, when configured; clientCAs verify PIV/CAC
+	// client certificates, when configured.
+	OIDC      *authn.OIDC
+	clientCAs *x509.CertPool
+	jobs      *jobs
+	// enrolSecret is the first administrator's one-time enrolment secret,
+	// when the installation has no active administrator yet.
+	enrolSecret string
+	metrics     *metrics
+	handler     http.Handler
+	http        *http.Server
+	ln          net.Listener
+	unlock      func()
 	// URL is the server's base URL once it listens.
 	URL string
 }
@@ -43,6 +67,7 @@ type Server struct {
 // OpenServer prepares the data directory, opens (and if needed creates)
 // the database and its ledger, and builds the services. It does not listen.
 func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
+	cfg = cfg.derived()
 	s := &Server{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
@@ -78,19 +103,134 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 		return nil, err
 	}
 	s.metrics.watch(s.Ledger)
+	secrets, err := s.secretsKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	block := identity.DefaultBlocklist()
+	if cfg.Blocklist != "" {
+		f, err := os.Open(cfg.Blocklist)
+		if err != nil {
+			return nil, fmt.Errorf("password blocklist: %w", err)
+		}
+		extra, err := identity.ReadBlocklist(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("password blocklist %s: %w", cfg.Blocklist, err)
+		}
+		maps.Copy(block, extra)
+	}
+	s.Identity = s.DB.Identity()
+	s.Program = s.DB.Program()
+	s.Privacy = s.DB.Privacy()
+	if err := s.openPolicy(ctx); err != nil {
+		return nil, err
+	}
+	s.Authn = authn.New(s.Identity, authn.Config{
+		Issuer:    "Probity",
+		Blocklist: block,
+		Secrets:   secrets,
+		Throttle:  cfg.Throttle,
+		Bootstrap: auth.NewBootstrapTokens(cfg.AdminToken, cfg.AuditorToken),
+		Logger:    log,
+	})
 	s.API = api.New(api.Deps{
 		Ledger:         s.Ledger,
 		Checkpointer:   s.Ledger,
 		Settings:       s.Settings,
-		Auth:           auth.NewBootstrapTokens(cfg.AdminToken, cfg.AuditorToken),
+		Identity:       s.Identity,
+		Program:        s.Program,
+		Privacy:        s.Privacy,
+		Policies:       s.Policies,
+		Policy:         s.Policy,
+		Authn:          s.Authn,
+		PublicURL:      cfg.PublicURL,
+		Auth:           s.Authn,
 		Ready:          s.ready,
 		Metrics:        s.metrics.handler(),
 		ObserveRequest: s.metrics.observeRequest,
 		Logger:         log,
 	})
-	s.handler = secure(s.API, cfg.TLSCert != "")
+	if s.OIDC, err = newOIDC(cfg, s.Authn); err != nil {
+		return nil, err
+	}
+	if s.clientCAs, err = loadClientCAs(cfg); err != nil {
+		return nil, err
+	}
+	s.Web, err = web.New(web.Deps{Authn: s.Authn, Identity: s.Identity, Logger: log, OIDC: s.OIDC, PIV: s.clientCAs != nil})
+	if err != nil {
+		return nil, err
+	}
+	s.handler = secure(route(s.API, s.Web), cfg.TLSCert != "")
 	s.Ledger.Start(ctx)
+	s.Policy.Start(ctx, policyReload)
+	s.jobs = newJobs(log, s.Identity)
+	s.jobs.Start(ctx)
 	return s, nil
+}
+
+// policyReload is how often a replica reloads the active policy sets, so
+// that a set activated through another replica takes effect here too.
+const policyReload = 10 * time.Second
+
+// openPolicy installs the built-in policy sets where none is active, and
+// loads the sets in force. Activations reload them at once.
+func (s *Server) openPolicy(ctx context.Context) error {
+	s.Policies = s.DB.Policies(func() { s.Policy.Changed() })
+	if err := s.Policies.InstallDefaults(ctx); err != nil {
+		return fmt.Errorf("install the built-in policies: %w", err)
+	}
+	s.Policy = policy.NewEngine(s.Policies, s.log)
+	if err := s.Policy.Load(ctx); err != nil {
+		return fmt.Errorf("load the policies: %w", err)
+	}
+	return nil
+}
+
+// secretsKey loads or creates the key that seals secrets in the database.
+func (s *Server) secretsKey(ctx context.Context) (*sealed.Key, error) {
+	used, err := s.DB.Meta(ctx, "secrets_key_id")
+	if err != nil {
+		return nil, err
+	}
+	k, created, err := readOrCreateSecretsKey(s.cfg.SecretsKey, used)
+	if err != nil {
+		return nil, err
+	}
+	if used == "" {
+		if err := s.DB.SetMeta(ctx, "secrets_key_id", k.ID()); err != nil {
+			return nil, err
+		}
+	}
+	if created {
+		s.log.Info("generated secrets key", "file", s.cfg.SecretsKey, "key_id", k.ID())
+	}
+	return k, nil
+}
+
+// Bootstrap makes sure the installation can be administered: while no
+// administrator is active, it issues a new one-time enrolment link for the
+// first one (see [Server.EnrolmentURL]).
+func (s *Server) Bootstrap(ctx context.Context) error {
+	secret, err := s.Identity.BootstrapAdmin(ctx)
+	s.enrolSecret = secret
+	return err
+}
+
+// EnrolmentURL returns the first administrator's one-time enrolment link,
+// or "" when the installation already has an administrator.
+func (s *Server) EnrolmentURL() string {
+	if s.enrolSecret == "" {
+		return ""
+	}
+	return s.publicURL() + "enroll/" + s.enrolSecret
+}
+
+func (s *Server) publicURL() string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimSuffix(s.cfg.PublicURL, "/") + "/"
+	}
+	return s.URL
 }
 
 // ledgerKeys loads the ledger key file, or creates one for a database that
@@ -158,11 +298,25 @@ func (s *Server) Listen() error {
 			ln.Close()
 			return fmt.Errorf("load TLS certificate: %w", err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if s.clientCAs != nil {
+			// PIV/CAC sign-in: a client certificate is optional (password
+			// and single sign-on users have none), but one that is given
+			// must chain to a configured CA and be meant for client
+			// authentication, or the handshake fails.
+			tc.ClientAuth, tc.ClientCAs = tls.VerifyClientCertIfGiven, s.clientCAs
+		}
+		ln = tls.NewListener(ln, tc)
 		scheme = "https"
 	}
 	s.ln = ln
 	s.URL = fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	if s.cfg.PublicURL == "" {
+		s.API.SetPublicURL(s.URL)
+		if s.OIDC != nil {
+			s.OIDC.SetRedirectURL(s.URL + oidcCallbackPath)
+		}
+	}
 	return nil
 }
 
@@ -196,6 +350,12 @@ func (s *Server) Close() error {
 	if s.ln != nil && s.http == nil {
 		s.ln.Close()
 	}
+	if s.jobs != nil {
+		s.jobs.Close()
+	}
+	if s.Policy != nil {
+		s.Policy.Close()
+	}
 	if s.Ledger != nil {
 		s.Ledger.Close()
 	}
@@ -208,6 +368,19 @@ func (s *Server) Close() error {
 		s.unlock = nil
 	}
 	return err
+}
+
+// route sends programs' paths to the API and everything else to the pages.
+func route(a *api.API, w *web.Web) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/ledger/"), p == "/healthz", p == "/readyz", p == "/metrics":
+			a.ServeHTTP(rw, r)
+		default:
+			w.ServeHTTP(rw, r)
+		}
+	})
 }
 
 // secure adds the headers every response carries and refuses cross-origin

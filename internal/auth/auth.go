@@ -47,6 +47,33 @@ const (
 	AuditTrailRead  Permission = "audit.read"       // sign-in history of others
 	DataAccess      Permission = "data.access"      // use sensitive data (the query issue)
 	ApprovalsDecide Permission = "approvals.decide" // approve or review others' requests
+
+	// The compliance program: audit reports, their recommendations, and
+	// later reviews and internal audits. Managing is scoped by component;
+	// who may take which step (resolve, close) is the program's own rule.
+	ProgramRead   Permission = "program.read"   // reports, recommendations and their status
+	ProgramManage Permission = "program.manage" // record and change them, link their answers, mark them resolved
+
+	// Privacy compliance: the inventory of systems and data sources, PTAs,
+	// PIAs and their workflow, compliance reviews, and the data-source
+	// gate. All are scoped by component. Who may take which PIA step is
+	// also checked per PIA (and a refused step recorded) by the store.
+	InventoryRead   Permission = "inventory.read"   // systems, data sources, their gate, PTAs, PIAs, reviews
+	InventoryManage Permission = "inventory.manage" // add and change systems and data sources; suspend; mark credentials configured
+	PIAWrite        Permission = "pia.write"        // record PTAs; write, revise and submit PIAs
+	PIAReview       Permission = "pia.review"       // the component privacy officer's review: forward or return
+	PIAApprove      Permission = "pia.approve"      // the Chief Privacy Officer's approval, return and publication
+	PCRManage       Permission = "pcr.manage"       // assign and complete privacy compliance reviews
+
+	// Policy: the Cedar policy sets. A component privacy officer proposes
+	// (and analyses) changes to their component's set; a department
+	// privacy officer proposes changes to the department floor and the
+	// default set, and approves and activates every change, never their
+	// own. Reading is scoped by component for components' own sets.
+	PolicyRead    Permission = "policy.read"    // policy sets, versions, impact analyses
+	PolicyPropose Permission = "policy.propose" // propose a version and run its impact analysis
+	PolicyApprove Permission = "policy.approve" // approve, activate or reject a proposed version
+	PolicyTest    Permission = "policy.test"    // decide a hypothetical request (a dry run, recorded nowhere)
 )
 
 // A Role is a set of permissions held in a component or department-wide.
@@ -97,13 +124,13 @@ func (r Role) Title() string {
 // ledger entries (separation of duties); the auditor reads everything and
 // changes nothing, but may ask for a checkpoint.
 var rolePermissions = map[Role][]Permission{
-	Analyst:                  {DataAccess},
-	Supervisor:               {PeopleRead, RecertRead, RecertAttest, ApprovalsDecide, TrainingRead, ComplianceRead},
-	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead},
-	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest},
-	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide},
+	Analyst:                  {DataAccess, InventoryRead},
+	Supervisor:               {PeopleRead, RecertRead, RecertAttest, ApprovalsDecide, TrainingRead, ComplianceRead, InventoryRead, PolicyRead},
+	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAWrite, PIAReview, PCRManage, PolicyRead, PolicyPropose, PolicyTest},
+	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAApprove, PCRManage, PolicyRead, PolicyPropose, PolicyApprove, PolicyTest},
+	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide, ProgramRead, InventoryRead, InventoryManage, PIAWrite},
 	OPRIntake:                {PeopleRead, SignalsRead},
-	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead},
+	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ProgramRead, InventoryRead, PolicyRead},
 	Administrator:            {SettingsRead, SettingsWrite, LedgerCheckpoint, PeopleRead, PeopleManage, PeopleLock, RolesGrant, RecertManage, RecertRead, SessionsRevoke, TrainingManage, TrainingRead},
 }
 

@@ -231,6 +231,21 @@ func CheckSize(e Event, t time.Time) error {
 }
 
 func encode(en Entry) ([]byte, error) {
+	b, ok := appendCanonical(make([]byte, 0, 512), &en)
+	if !ok {
+		var err error
+		if b, err = encodeJCS(en); err != nil {
+			return nil, err
+		}
+	}
+	if len(b) > MaxEntrySize {
+		return nil, fmt.Errorf("%w: entry is %d bytes, more than the %d allowed", ErrInvalidEvent, len(b), MaxEntrySize)
+	}
+	return b, nil
+}
+
+// encodeJCS is the reference encoding: marshal, then canonicalize.
+func encodeJCS(en Entry) ([]byte, error) {
 	raw, err := json.Marshal(en)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
@@ -238,9 +253,6 @@ func encode(en Entry) ([]byte, error) {
 	b, err := jcs.Transform(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: canonicalize: %v", ErrInvalidEvent, err)
-	}
-	if len(b) > MaxEntrySize {
-		return nil, fmt.Errorf("%w: entry is %d bytes, more than the %d allowed", ErrInvalidEvent, len(b), MaxEntrySize)
 	}
 	return b, nil
 }

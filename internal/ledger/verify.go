@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -93,62 +94,80 @@ func VerifyRows(ctx context.Context, rows iter.Seq2[Row, error], opts VerifyOpti
 
 	var tree Tree
 	var roots = map[int64]tlog.Hash{0: tree.Root()}
-	batches := make(chan []Row, 4)
-	results := make(chan rowResult, 4)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// One goroutine reads, several hash and check entries (the costly part),
+	// and this one appends to the tree in index order. Each batch goes to a
+	// worker and, in read order, to this goroutine, which waits for it.
+	workers := max(1, runtime.GOMAXPROCS(0))
+	jobs := make(chan *rowBatch, workers)
+	ordered := make(chan *rowBatch, 2*workers+2)
 	var wg sync.WaitGroup
 	var readErr error
-	wg.Add(2)
+	wg.Add(1)
 	go func() { // read
 		defer wg.Done()
-		defer close(batches)
+		defer close(ordered)
+		defer close(jobs)
 		batch := make([]Row, 0, 512)
+		send := func() bool {
+			rb := &rowBatch{rows: batch, done: make(chan struct{})}
+			batch = make([]Row, 0, 512)
+			select {
+			case jobs <- rb:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case ordered <- rb:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
 		for r, err := range rows {
 			if err != nil {
 				readErr = err
 				return
 			}
 			batch = append(batch, r)
-			if len(batch) == cap(batch) {
-				select {
-				case batches <- batch:
-				case <-ctx.Done():
-					return
-				}
-				batch = make([]Row, 0, 512)
-			}
-		}
-		if len(batch) > 0 {
-			select {
-			case batches <- batch:
-			case <-ctx.Done():
-			}
-		}
-	}()
-	go func() { // hash and decode, the costly part, off the main goroutine
-		defer wg.Done()
-		defer close(results)
-		for b := range batches {
-			res := rowResult{rows: b, hashes: make([]tlog.Hash, len(b)), bad: make([]string, len(b))}
-			for i, r := range b {
-				res.hashes[i] = tlog.RecordHash(r.Entry)
-				res.bad[i] = checkEntry(r)
-				if res.bad[i] == "" && opts.MAC != nil && !opts.MAC.Check(r.Index, res.hashes[i], r.MAC) {
-					res.bad[i] = "record MAC does not match: the record was not written by this ledger's writer at this index"
-				}
-			}
-			select {
-			case results <- res:
-			case <-ctx.Done():
+			if len(batch) == cap(batch) && !send() {
 				return
 			}
 		}
+		if len(batch) > 0 {
+			send()
+		}
 	}()
+	for range workers {
+		wg.Add(1)
+		go func() { // hash and check
+			defer wg.Done()
+			var mac *macChecker
+			if opts.MAC != nil {
+				mac = opts.MAC.checker()
+			}
+			for rb := range jobs {
+				rb.hashes = make([]tlog.Hash, len(rb.rows))
+				rb.bad = make([]string, len(rb.rows))
+				for i, r := range rb.rows {
+					rb.hashes[i] = tlog.RecordHash(r.Entry)
+					if !quickCheck(r.Entry, r.Index) {
+						rb.bad[i] = checkEntry(r)
+					}
+					if rb.bad[i] == "" && mac != nil && !mac.check(r.Index, rb.hashes[i], r.MAC) {
+						rb.bad[i] = "record MAC does not match: the record was not written by this ledger's writer at this index"
+					}
+				}
+				close(rb.done)
+			}
+		}()
+	}
 
 	next := int64(0)
-	for res := range results {
+	for res := range ordered {
+		<-res.done
 		if rep.Problem != nil {
 			continue // drain
 		}
@@ -169,7 +188,7 @@ func VerifyRows(ctx context.Context, rows iter.Seq2[Row, error], opts VerifyOpti
 			if err != nil {
 				return rep, err
 			}
-			if !bytes.Equal(r.Hashes, hashBytes(stored)) {
+			if !equalHashes(r.Hashes, stored) {
 				rep.Problem = &Problem{r.Index, describeHashMismatch(r.Hashes, stored)}
 				break
 			}
@@ -207,10 +226,26 @@ func VerifyRows(ctx context.Context, rows iter.Seq2[Row, error], opts VerifyOpti
 	return rep, nil
 }
 
-type rowResult struct {
+// A rowBatch is a batch of rows, with their record hashes and problems
+// once done is closed.
+type rowBatch struct {
 	rows   []Row
 	hashes []tlog.Hash
 	bad    []string
+	done   chan struct{}
+}
+
+// equalHashes reports whether stored holds exactly the hashes hs.
+func equalHashes(stored []byte, hs []tlog.Hash) bool {
+	if len(stored) != len(hs)*tlog.HashSize {
+		return false
+	}
+	for i, h := range hs {
+		if !bytes.Equal(stored[i*tlog.HashSize:(i+1)*tlog.HashSize], h[:]) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkEntry decodes a record's entry and checks that it names its index.

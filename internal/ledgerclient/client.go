@@ -60,7 +60,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, limit in
 	}
 	u := c.base.ResolveReference(ref)
 	var rd io.Reader
-	if body != nil {
+	if raw, ok := body.(rawJSON); ok {
+		rd = bytes.NewReader(raw)
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
@@ -89,7 +91,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, limit in
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("%s: response larger than %d bytes", path, limit)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &HTTPError{Status: resp.StatusCode, Message: errorMessage(b)}
 	}
 	return b, nil
@@ -140,12 +142,35 @@ func (c *Client) GetJSON(ctx context.Context, path string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// DeleteJSON sends a DELETE and decodes the JSON response into out.
+func (c *Client) DeleteJSON(ctx context.Context, path string, out any) error {
+	b, err := c.do(ctx, http.MethodDelete, path, nil, 16<<20)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
 // PostJSON posts in (may be nil) and decodes the JSON response into out.
 func (c *Client) PostJSON(ctx context.Context, path string, in, out any) error {
 	if in == nil {
 		in = struct{}{}
 	}
 	b, err := c.do(ctx, http.MethodPost, path, in, 16<<20)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// rawJSON is a request body sent as it is.
+type rawJSON []byte
+
+// PostFile posts a JSON document byte for byte — so that the line numbers
+// of any problem the server reports are the document's own — and decodes
+// the JSON response into out.
+func (c *Client) PostFile(ctx context.Context, path string, doc []byte, out any) error {
+	b, err := c.do(ctx, http.MethodPost, path, rawJSON(doc), 16<<20)
 	if err != nil {
 		return err
 	}

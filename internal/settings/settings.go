@@ -25,6 +25,7 @@ const (
 	ResultRetentionDays       = "result_retention_days"
 	ClosedCaseGraceDays       = "closed_case_grace_days"
 	CheckpointIntervalSeconds = "checkpoint_interval_seconds"
+	PIAApprovalMonths         = "pia_approval_months"
 )
 
 // A Definition describes one setting.
@@ -43,6 +44,7 @@ func Definitions() []Definition {
 		{Name: ResultRetentionDays, Description: "Days query results are kept before they are purged, unless the case has an evidence hold.", Default: int64(90), validate: integer(1, 3650)},
 		{Name: ClosedCaseGraceDays, Description: "Days the results of a closed case are kept after closure.", Default: int64(30), validate: integer(0, 3650)},
 		{Name: CheckpointIntervalSeconds, Description: "Seconds between signed ledger checkpoints when there are new entries.", Default: int64(5), validate: integer(1, 3600)},
+		{Name: PIAApprovalMonths, Description: "Months a Privacy Impact Assessment's approval lasts; after that its data source cannot be used until a revision is approved.", Default: int64(36), validate: integer(1, 60)},
 	}
 	slices.SortFunc(defs, func(a, b Definition) int { return strings.Compare(a.Name, b.Name) })
 	return defs
@@ -115,7 +117,8 @@ type Stored struct {
 // event's ledger index.
 type Store interface {
 	ListSettings(ctx context.Context) ([]Stored, error)
-	SetSetting(ctx context.Context, s Stored, record func(previous *Stored) ledger.Event) (int64, error)
+	// SetSetting sets s.UpdatedAt to the change's time.
+	SetSetting(ctx context.Context, s *Stored, record func(previous *Stored) ledger.Event) (int64, error)
 }
 
 // A Service reads and changes settings.
@@ -211,7 +214,8 @@ func (s *Service) Set(ctx context.Context, actor ledger.Actor, name string, raw 
 	if err != nil {
 		return Setting{}, 0, err
 	}
-	idx, err := s.store.SetSetting(ctx, Stored{Name: name, Value: value, UpdatedBy: actor.ID}, func(prev *Stored) ledger.Event {
+	stored := Stored{Name: name, Value: value, UpdatedBy: actor.ID}
+	idx, err := s.store.SetSetting(ctx, &stored, func(prev *Stored) ledger.Event {
 		data := map[string]any{"name": name, "value": norm}
 		if prev != nil {
 			data["previous"] = decode(prev.Value)
@@ -223,8 +227,10 @@ func (s *Service) Set(ctx context.Context, actor ledger.Actor, name string, raw 
 	if err != nil {
 		return Setting{}, 0, err
 	}
-	set, err := s.Get(ctx, name)
-	return set, idx, err
+	// The answer is what this change wrote, not a fresh read, which could
+	// show a later change by someone else.
+	def, _ := json.Marshal(d.Default)
+	return Setting{Name: name, Description: d.Description, Value: value, Default: def, UpdatedAt: &stored.UpdatedAt, UpdatedBy: actor.ID}, idx, nil
 }
 
 func decode(raw json.RawMessage) any {

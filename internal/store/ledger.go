@@ -51,6 +51,8 @@ type LedgerConfig struct {
 type Ref struct {
 	Index   int64 // -1 until integrated
 	Pending int64 // PostgreSQL: the pending row's ID
+
+	epoch uint64 // PostgreSQL: the sequencer's leadership epoch when appended, if this process led
 }
 
 // Integrated reports whether the entry has an index.
@@ -76,10 +78,11 @@ type Ledger struct {
 	pubMu sync.Mutex // one checkpoint publication at a time in this process
 	tiles *lru
 
-	seq        *sequencer    // PostgreSQL
-	integrated *broadcast    // PostgreSQL: signalled when entries are integrated
-	listener   *pgListener   // PostgreSQL
-	stop       chan struct{} // closed by Close
+	seq        *sequencer       // PostgreSQL
+	notifier   *pendingNotifier // PostgreSQL
+	integrated *broadcast       // PostgreSQL: signalled when entries are integrated
+	listener   *pgListener      // PostgreSQL
+	stop       chan struct{}    // closed by Close
 	wg         sync.WaitGroup
 	started    bool
 }

@@ -108,11 +108,14 @@ func (l *Ledger) Publish(ctx context.Context) (ledger.Checkpoint, []byte, error)
 	l.pubMu.Lock()
 	defer l.pubMu.Unlock()
 
-	size, root, err := l.headForSigning(ctx)
+	// The latest checkpoint first, then the head: on PostgreSQL another
+	// replica may integrate and publish in between, and read in this order
+	// an honest ledger's head is never smaller than the checkpoint.
+	prev, err := l.refreshLatest(ctx)
 	if err != nil {
 		return ledger.Checkpoint{}, nil, err
 	}
-	prev, err := l.refreshLatest(ctx)
+	size, root, err := l.headForSigning(ctx)
 	if err != nil {
 		return ledger.Checkpoint{}, nil, err
 	}
@@ -129,7 +132,10 @@ func (l *Ledger) Publish(ctx context.Context) (ledger.Checkpoint, []byte, error)
 		}
 		return prev.cp, prev.note, nil
 	}
-	if prev.note != nil {
+	// The empty tree (a checkpoint of size 0, which PostgreSQL replicas may
+	// publish before the genesis entry is integrated) is a prefix of every
+	// tree, and tlog proves nothing from it.
+	if prev.note != nil && prev.cp.Size > 0 {
 		proof, err := tlog.ProveTree(size, prev.cp.Size, l.hashReader(ctx, l.db.read, size))
 		if err == nil {
 			err = tlog.CheckTree(proof, size, root, prev.cp.Size, prev.cp.Hash)
@@ -223,7 +229,7 @@ func (l *Ledger) WaitIntegrated(ctx context.Context, ref Ref) (int64, error) {
 	if l.db.dialect != Postgres {
 		return 0, fault.New(fault.Internal, "entry reference has no index")
 	}
-	return l.waitPostgres(ctx, ref.Pending)
+	return l.waitPostgres(ctx, ref)
 }
 
 // Start runs the ledger's background work until Close: periodic

@@ -43,8 +43,8 @@ func (l *Ledger) appendPostgres(ctx context.Context, tx *Tx, ev ledger.Event) (R
 	if err := tx.QueryRow(ctx, `INSERT INTO ledger_pending (entry) VALUES ($1) RETURNING id`, template).Scan(&id); err != nil {
 		return Ref{}, fmt.Errorf("append ledger entry: %w", err)
 	}
-	tx.AfterCommit(l.seq.kick)
-	return Ref{Index: -1, Pending: id}, nil
+	tx.AfterCommit(l.notifier.committed)
+	return Ref{Index: -1, Pending: id, epoch: l.seq.leadership()}, nil
 }
 
 func (l *Ledger) initPostgres() {
@@ -52,15 +52,20 @@ func (l *Ledger) initPostgres() {
 		return
 	}
 	l.seq = &sequencer{l: l, wake: make(chan struct{}, 1)}
+	l.notifier = &pendingNotifier{l: l, wake: make(chan struct{}, 1)}
 	l.integrated = newBroadcast()
 }
 
 func (l *Ledger) startPostgres(ctx context.Context) {
 	l.listener = &pgListener{l: l}
-	l.wg.Add(2)
+	l.wg.Add(3)
 	go func() {
 		defer l.wg.Done()
 		l.listener.run(ctx)
+	}()
+	go func() {
+		defer l.wg.Done()
+		l.notifier.run(ctx)
 	}()
 	go func() {
 		defer l.wg.Done()
@@ -68,17 +73,78 @@ func (l *Ledger) startPostgres(ctx context.Context) {
 	}()
 }
 
-// waitPostgres waits for the pending entry's integration.
-func (l *Ledger) waitPostgres(ctx context.Context, pending int64) (int64, error) {
+// A pendingNotifier wakes the sequencer when an appending transaction has
+// committed: this process's own directly, another replica's with a NOTIFY
+// sent after the commit, from one goroutine, coalescing the appends that
+// commit meanwhile. (A NOTIFY inside each appending transaction, as a
+// trigger once sent, makes PostgreSQL commit those transactions one at a
+// time: a transaction that notified holds a database-wide lock from its
+// commit until the commit is flushed.) A notification lost with a crash
+// only delays integration: the sequencer also polls every second.
+type pendingNotifier struct {
+	l       *Ledger
+	wake    chan struct{}
+	running atomic.Bool
+}
+
+// committed runs after an appending transaction commits.
+func (n *pendingNotifier) committed() {
+	n.l.seq.kick()
+	if n.l.seq.isLeader() {
+		return
+	}
+	if !n.running.Load() {
+		// Before Start (appends made while opening): tell the leader now.
+		n.send(context.Background())
+		return
+	}
+	select {
+	case n.wake <- struct{}{}:
+	default: // a notification is already due; it covers this commit too
+	}
+}
+
+func (n *pendingNotifier) run(ctx context.Context) {
+	n.running.Store(true)
+	defer n.running.Store(false)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		}
+		n.send(ctx)
+	}
+}
+
+func (n *pendingNotifier) send(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := n.l.db.write.ExecContext(ctx, `SELECT pg_notify($1, current_schema())`, channelPending); err != nil && ctx.Err() == nil {
+		n.l.log.Warn("ledger: notify the sequencer of pending entries (it polls every second anyway)", "err", err)
+	}
+}
+
+// waitPostgres waits for the pending entry's integration. If this process
+// has led the sequencer without interruption since the entry was appended,
+// only its own sequencer can integrate the entry, and the waiter learns the
+// index from it rather than querying the database after every batch.
+func (l *Ledger) waitPostgres(ctx context.Context, ref Ref) (int64, error) {
+	query := !l.seq.leadsSince(ref.epoch)
 	for {
 		ch := l.integrated.wait()
-		var idx int64
-		err := l.db.read.QueryRowContext(ctx, `SELECT idx FROM ledger_entries WHERE pending_id = $1`, pending).Scan(&idx)
-		if err == nil {
+		if idx, ok := l.seq.recent.lookup(ref.Pending); ok {
 			return idx, nil
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("wait for ledger integration: %w", err)
+		if query || !l.seq.leadsSince(ref.epoch) {
+			var idx int64
+			err := l.db.read.QueryRowContext(ctx, `SELECT idx FROM ledger_entries WHERE pending_id = $1`, ref.Pending).Scan(&idx)
+			if err == nil {
+				return idx, nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return 0, fmt.Errorf("wait for ledger integration: %w", err)
+			}
 		}
 		if err := l.Failed(); err != nil {
 			return 0, fault.Wrap(err, fault.Unavailable, "the ledger is not integrating entries")
@@ -86,7 +152,9 @@ func (l *Ledger) waitPostgres(ctx context.Context, pending int64) (int64, error)
 		t := time.NewTimer(250 * time.Millisecond) // in case a notification was missed
 		select {
 		case <-ch:
+			query = false
 		case <-t.C:
+			query = true
 		case <-ctx.Done():
 			t.Stop()
 			return 0, fault.Wrap(ctx.Err(), fault.Timeout, "the entry is recorded but not yet integrated into the ledger")
@@ -121,6 +189,62 @@ type sequencer struct {
 	l      *Ledger
 	wake   chan struct{}
 	leader atomic.Bool
+	epoch  atomic.Uint64 // incremented each time the lock is taken
+	recent recentIndexes // what it integrated lately, for this process's waiters
+}
+
+// leadership returns the current leadership epoch if this process leads,
+// else 0.
+func (s *sequencer) leadership() uint64 {
+	e := s.epoch.Load()
+	if s.leader.Load() && s.epoch.Load() == e {
+		return e
+	}
+	return 0
+}
+
+// leadsSince reports whether this process has led without interruption
+// since epoch e began.
+func (s *sequencer) leadsSince(e uint64) bool {
+	return e != 0 && s.leadership() == e
+}
+
+// recentIndexes maps the pending IDs of recently integrated entries to
+// their indexes.
+type recentIndexes struct {
+	mu   sync.Mutex
+	idx  map[int64]int64
+	fifo []int64 // pending IDs, oldest first
+}
+
+// recentMax is how many integrations recentIndexes remembers at least (and
+// at most twice as many); a waiter whose entry's it has forgotten finds it
+// in the database, which it also queries every 250 ms.
+const recentMax = 1 << 16
+
+func (r *recentIndexes) add(ids, idxs []int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.idx == nil {
+		r.idx = make(map[int64]int64)
+	}
+	for i, id := range ids {
+		r.idx[id] = idxs[i]
+	}
+	r.fifo = append(r.fifo, ids...)
+	if n := len(r.fifo) - recentMax; n >= recentMax {
+		for _, id := range r.fifo[:n] {
+			delete(r.idx, id)
+		}
+		r.fifo = append(r.fifo[:0], r.fifo[n:]...)
+	}
+}
+
+func (r *recentIndexes) lookup(id int64) (int64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	idx, ok := r.idx[id]
+	return idx, ok
 }
 
 func (s *sequencer) kick() {
@@ -131,6 +255,12 @@ func (s *sequencer) kick() {
 }
 
 func (s *sequencer) isLeader() bool { return s != nil && s.leader.Load() }
+
+// Sequencing reports whether this process integrates the ledger: always on
+// SQLite, on PostgreSQL while it holds the sequencer lock.
+func (l *Ledger) Sequencing() bool {
+	return l.keys != nil && (l.db.dialect == SQLite || l.seq.isLeader())
+}
 
 func (s *sequencer) run(ctx context.Context) {
 	for ctx.Err() == nil {
@@ -169,6 +299,7 @@ func (s *sequencer) lead(ctx context.Context) (err error) {
 	if !ok {
 		return nil
 	}
+	s.epoch.Add(1)
 	s.leader.Store(true)
 	defer s.leader.Store(false)
 	s.l.log.Info("elected ledger sequencer")
@@ -288,6 +419,7 @@ func (s *sequencer) integrate(ctx context.Context, conn *sql.Conn, tree *ledger.
 		return 0, fmt.Errorf("integrate entries: commit: %w", err)
 	}
 	*tree = work
+	s.recent.add(ids, idxs)
 	return len(ids), nil
 }
 

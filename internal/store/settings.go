@@ -37,12 +37,22 @@ func (s settingsStore) ListSettings(ctx context.Context) ([]settings.Stored, err
 	return out, rows.Err()
 }
 
-func (s settingsStore) SetSetting(ctx context.Context, st settings.Stored, record func(previous *settings.Stored) ledger.Event) (int64, error) {
+func (s settingsStore) SetSetting(ctx context.Context, st *settings.Stored, record func(previous *settings.Stored) ledger.Event) (int64, error) {
 	if s.db.ledger == nil {
 		return 0, fault.New(fault.Internal, "settings cannot change before the ledger is open")
 	}
 	var ref Ref
 	err := s.db.Update(ctx, func(tx *Tx) error {
+		// Changes of one setting take turns, so that the previous value the
+		// ledger records is the one this change replaces. SQLite has a
+		// single writer; on PostgreSQL, replicas' transactions would
+		// otherwise read the same previous value, and a row lock cannot
+		// cover a setting that has no row yet.
+		if tx.Dialect() == Postgres {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/setting/' || $1, 0))`, st.Name); err != nil {
+				return fmt.Errorf("lock setting %s: %w", st.Name, err)
+			}
+		}
 		var prev *settings.Stored
 		var p settings.Stored
 		var v string
@@ -60,6 +70,7 @@ func (s settingsStore) SetSetting(ctx context.Context, st settings.Stored, recor
 			st.Name, string(st.Value), tx.Now, st.UpdatedBy); err != nil {
 			return fmt.Errorf("write setting %s: %w", st.Name, err)
 		}
+		st.UpdatedAt = tx.Now
 		ref, err = s.db.ledger.Append(ctx, tx, record(prev))
 		return err
 	})

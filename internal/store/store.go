@@ -67,7 +67,8 @@ type DB struct {
 	log     *slog.Logger
 	clock   func() time.Time
 	ro      bool
-	batch   *batcher // SQLite only
+	batch   *batcher   // SQLite only
+	stmts   *stmtCache // SQLite only: the writer's prepared statements
 	ledger  *Ledger
 	desc    string // for messages: the file or the host/database, never a password
 	dsn     string // never logged
@@ -120,6 +121,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if db.dialect == SQLite && !opts.ReadOnly {
+		db.stmts = newStmtCache()
 		db.batch = newBatcher(db, opts.MaxBatch)
 	}
 	return db, nil
@@ -134,6 +136,9 @@ func IsPostgresDSN(dsn string) bool {
 func (db *DB) Close() error {
 	if db.batch != nil {
 		db.batch.close()
+	}
+	if db.stmts != nil {
+		db.stmts.close()
 	}
 	return db.closeConns()
 }
@@ -196,6 +201,11 @@ func (db *DB) Meta(ctx context.Context, key string) (string, error) {
 		return "", fmt.Errorf("read %s from probity_meta: %w", key, err)
 	}
 	return v, nil
+}
+
+// SetMeta writes an installation metadata value.
+func (db *DB) SetMeta(ctx context.Context, key, value string) error {
+	return db.Update(ctx, func(tx *Tx) error { return setMeta(ctx, tx, key, value) })
 }
 
 // setMeta writes an installation metadata value inside tx.

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/url"
@@ -16,6 +17,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/probity-dev/probity/internal/ledger"
 	"github.com/probity-dev/probity/internal/store"
@@ -73,8 +76,19 @@ func NewDSN(tb testing.TB, d store.Dialect) string {
 		tb.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				tb.Errorf("drop schema %s: %v", schema, err)
+			// Other tests drop their schemas at the same time, and PostgreSQL
+			// may pick this drop as a deadlock's victim: try again.
+			for attempt := 1; ; attempt++ {
+				_, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "40P01" && attempt < 5 {
+					time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+					continue
+				}
+				if err != nil {
+					tb.Errorf("drop schema %s: %v", schema, err)
+				}
+				break
 			}
 			admin.Close()
 		})
@@ -108,8 +122,18 @@ func MustKeys(tb testing.TB) ledger.Keys {
 // when tb ends.
 func MustOpen(tb testing.TB, dsn string, keys ledger.Keys) (*store.DB, *store.Ledger) {
 	tb.Helper()
+	return MustOpenWith(tb, store.Options{DSN: dsn}, keys)
+}
+
+// MustOpenWith is [MustOpen] with store options (an SQLite driver, say); a
+// nil opts.Logger becomes [Logger].
+func MustOpenWith(tb testing.TB, opts store.Options, keys ledger.Keys) (*store.DB, *store.Ledger) {
+	tb.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DSN: dsn, Logger: Logger()})
+	if opts.Logger == nil {
+		opts.Logger = Logger()
+	}
+	db, err := store.Open(ctx, opts)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
@@ -132,4 +156,33 @@ func MustOpenNew(tb testing.TB, d store.Dialect) (*store.DB, *store.Ledger, ledg
 	keys := MustKeys(tb)
 	db, l := MustOpen(tb, NewDSN(tb, d), keys)
 	return db, l, keys
+}
+
+// SettledSize returns the ledger's size once every committed entry is
+// integrated: on PostgreSQL the sequencer integrates in the background, so
+// a size read straight after a commit may not count it yet.
+func SettledSize(tb testing.TB, db *store.DB, l *store.Ledger) int64 {
+	tb.Helper()
+	ctx := context.Background()
+	if db.Dialect() == store.Postgres {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+			var pending int
+			if err := db.View(ctx, func(tx *store.Tx) error {
+				return tx.QueryRow(ctx, `SELECT COUNT(*) FROM ledger_pending`).Scan(&pending)
+			}); err != nil {
+				tb.Fatal(err)
+			}
+			if pending == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("%d ledger entries still pending after 30s", pending)
+			}
+		}
+	}
+	n, err := l.Size(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }

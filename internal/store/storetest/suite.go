@@ -32,17 +32,21 @@ func Run(t *testing.T, d store.Dialect) {
 	t.Run("LedgerReopen", func(t *testing.T) { testLedgerReopen(t, d) })
 	t.Run("LedgerTamperAtStart", func(t *testing.T) { testLedgerTamperAtStart(t, d) })
 	t.Run("LedgerRotateKey", func(t *testing.T) { testLedgerRotateKey(t, d) })
+	t.Run("LedgerPublishBeforeIntegration", func(t *testing.T) { testLedgerPublishBeforeIntegration(t, d) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, d) })
+	t.Run("Privacy", func(t *testing.T) { testPrivacy(t, d) })
+	t.Run("Program", func(t *testing.T) { testProgram(t, d) })
+	t.Run("Policy", func(t *testing.T) { testPolicy(t, d) })
 }
 
 // RawDB opens dsn directly, bypassing the store, to tamper with it.
 func RawDB(tb testing.TB, dsn string) *sql.DB {
 	tb.Helper()
-	driver := "sqlite"
+	driver, src := "sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)"
 	if store.IsPostgresDSN(dsn) {
-		driver = "pgx"
+		driver, src = "pgx", dsn
 	}
-	raw, err := sql.Open(driver, dsn)
+	raw, err := sql.Open(driver, src)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -434,7 +438,7 @@ func testLedgerFailClosed(t *testing.T, d store.Dialect) {
 	}
 
 	t.Run("ErrInvalidEvent", func(t *testing.T) {
-		before, _ := l.Size(ctx)
+		before := SettledSize(t, db, l)
 		err := db.Update(ctx, func(tx *store.Tx) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO settings (name, value, updated_at, updated_by) VALUES ('x', '1', $1, 'x')`, tx.Now); err != nil {
 				return err
@@ -442,7 +446,7 @@ func testLedgerFailClosed(t *testing.T, d store.Dialect) {
 			_, err := l.Append(ctx, tx, ledger.Event{Type: "Bad Type", Actor: actor})
 			return err
 		})
-		after, _ := l.Size(ctx)
+		after := SettledSize(t, db, l)
 		if !fault.Is(err, fault.Invalid) || settingCount() != 0 || after != before {
 			t.Fatalf("err=%v settings=%d size %d→%d", err, settingCount(), before, after)
 		}
@@ -753,9 +757,9 @@ func testSettings(t *testing.T, d store.Dialect) {
 		{"ErrTwoValues", settings.OrganizationName, `"a" "b"`, "one JSON value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := l.Size(ctx)
+			before := SettledSize(t, db, l)
 			_, _, err := svc.Set(ctx, actor, tc.setting, json.RawMessage(tc.value))
-			after, _ := l.Size(ctx)
+			after := SettledSize(t, db, l)
 			if err == nil || !strings.Contains(fault.MessageOf(err), tc.want) || before != after {
 				t.Fatalf("err=%v size %d→%d", err, before, after)
 			}
@@ -765,5 +769,41 @@ func testSettings(t *testing.T, d store.Dialect) {
 		t.Fatalf("a refused change altered the value to %d", v)
 	}
 	l.Publish(ctx)
+	mustVerify(t, l, keys)
+}
+
+// testLedgerPublishBeforeIntegration publishes a checkpoint before the
+// genesis entry is integrated (on PostgreSQL, a replica may), then again
+// after: the empty tree is a prefix of every tree, and the ledger must go on.
+func testLedgerPublishBeforeIntegration(t *testing.T, d store.Dialect) {
+	ctx := context.Background()
+	keys := MustKeys(t)
+	db, err := store.Open(ctx, store.Options{DSN: NewDSN(t, d), Logger: Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := store.OpenLedger(ctx, db, store.LedgerConfig{Origin: Origin, Keys: &keys, Interval: func(context.Context) time.Duration { return time.Hour }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	first, _, err := l.Publish(ctx) // not started: on PostgreSQL nothing is integrated yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(1)
+	if d == store.Postgres {
+		want = 0
+	}
+	if first.Size != want {
+		t.Fatalf("first checkpoint covers %d entries, want %d", first.Size, want)
+	}
+	l.Start(ctx)
+	appendN(t, db, l, 3)
+	cp, _, err := l.Publish(ctx)
+	if err != nil || cp.Size != 4 || l.Failed() != nil {
+		t.Fatalf("publish after integration: %+v, %v (failed: %v)", cp, err, l.Failed())
+	}
 	mustVerify(t, l, keys)
 }
