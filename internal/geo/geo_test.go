@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -506,6 +507,14 @@ func FuzzParseArea(f *testing.F) {
 		if a.NumVertices() < 3 || a.NumVertices() > lim.MaxVertices {
 			t.Fatalf("accepted %d vertices", a.NumVertices())
 		}
+		enc := a.GeoJSON()
+		b, err := ParseArea(enc, Limits{MaxBytes: 1 << 20, MaxVertices: lim.MaxVertices, MaxRings: lim.MaxRings, MaxAreaKm2: lim.MaxAreaKm2})
+		if err != nil {
+			t.Fatalf("its own GeoJSON %s does not parse: %v", enc, err)
+		}
+		if again := b.GeoJSON(); !bytes.Equal(again, enc) || b.AreaKm2() != a.AreaKm2() {
+			t.Fatalf("GeoJSON does not round-trip:\n%s\n%s", enc, again)
+		}
 		rs := a.Covering(16)
 		for _, poly := range a.polys {
 			for _, ring := range poly {
@@ -520,4 +529,32 @@ func FuzzParseArea(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestArea_GeoJSON(t *testing.T) {
+	lim := Limits{MaxAreaKm2: 1e5}
+	for _, in := range []string{
+		poly(square),
+		poly(square, "0.25 0.25, 0.75 0.25, 0.75 0.75, 0.25 0.75, 0.25 0.25"),
+		`{"type":"MultiPolygon","coordinates":[[[[0,0],[0.1,0],[0.1,0.1],[0,0.1],[0,0]]],[[[0.2,0],[0.3,0],[0.3,0.1],[0.2,0.1],[0.2,0]]]]}`,
+	} {
+		a, err := ParseArea([]byte(in), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseArea(a.GeoJSON(), lim)
+		if err != nil {
+			t.Fatalf("%s: %v", a.GeoJSON(), err)
+		}
+		if !bytes.Equal(a.GeoJSON(), b.GeoJSON()) || a.AreaKm2() != b.AreaKm2() || a.NumVertices() != b.NumVertices() {
+			t.Errorf("round trip of %s gave %s", a.GeoJSON(), b.GeoJSON())
+		}
+	}
+	c, err := NewCircle(39.99, 116.32, 250, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(c.GeoJSON()), `{"type":"Point","coordinates":[116.32,39.99],"radius_m":250}`; got != want {
+		t.Errorf("circle GeoJSON = %s, want %s", got, want)
+	}
 }
