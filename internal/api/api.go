@@ -19,8 +19,10 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/probity-dev/probity/internal/access"
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/authn"
+	"github.com/probity-dev/probity/internal/credentials"
 	"github.com/probity-dev/probity/internal/fault"
 	"github.com/probity-dev/probity/internal/ledger"
 	"github.com/probity-dev/probity/internal/policy"
@@ -82,6 +84,21 @@ type Deps struct {
 	// Policy is the engine that decides under the sets in force.
 	Policies *store.Policies
 	Policy   *policy.Engine
+	// Cases is the case store: cases, their members, legal process and
+	// evidence holds.
+	Cases *store.Cases
+	// Credentials brokers the sealed vendor credentials and sets vendor
+	// endpoints.
+	Credentials *credentials.Service
+	// Queries is the audited query path: location queries, their
+	// approvals and results.
+	Queries *access.Service
+	// Reviews is the post-hoc review of executed queries; Alerts the
+	// misuse alerts.
+	Reviews *store.Reviews
+	Alerts  *store.Alerts
+	// Places is the store of protected places and employees' homes.
+	Places *store.Places
 	// PublicURL is the server's base URL as people reach it, ending in "/"
 	// (for enrolment links).
 	PublicURL string
@@ -104,6 +121,12 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.programRoutes()...)
 	a.routes = append(a.routes, a.privacyRoutes()...)
 	a.routes = append(a.routes, a.policyRoutes()...)
+	a.routes = append(a.routes, a.caseRoutes()...)
+	a.routes = append(a.routes, a.credentialRoutes()...)
+	a.routes = append(a.routes, a.queryRoutes()...)
+	a.routes = append(a.routes, a.reviewRoutes()...)
+	a.routes = append(a.routes, a.alertRoutes()...)
+	a.routes = append(a.routes, a.placesRoutes()...)
 	for _, r := range a.routes {
 		a.mux.Handle(r.Method+" "+r.Pattern, a.adapt(r))
 	}

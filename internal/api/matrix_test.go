@@ -105,6 +105,12 @@ type matrix struct {
 	privacy *privacyFixture
 	// policy holds the policy engine's targets.
 	policy *policyFixture
+	// query holds the location queries' targets.
+	query *queryFixture
+	// caseFx holds the cases' targets.
+	caseFx *caseFixture
+	// review holds the reviews' and alerts' targets.
+	review *reviewFixture
 	// results are the answers so far.
 	results []result
 }
@@ -197,6 +203,9 @@ func mustMatrix(t *testing.T, d store.Dialect) *matrix {
 	m.program = mustProgramFixture(t, m)
 	m.privacy = mustPrivacyFixture(t, m)
 	m.policy = mustPolicyFixture(t, m)
+	m.query = mustQueryFixture(t, m)
+	m.caseFx = mustCaseFixture(t, m)
+	m.review = mustReviewFixture(t, m)
 	return m
 }
 
@@ -631,6 +640,11 @@ func (m *matrix) cases() []matrixCase {
 	cases = append(cases, m.programCases()...)
 	cases = append(cases, m.privacyCases()...)
 	cases = append(cases, m.policyCases()...)
+	cases = append(cases, m.queryCases()...)
+	cases = append(cases, m.caseCases()...)
+	cases = append(cases, m.credentialCases()...)
+	cases = append(cases, m.reviewCases()...)
+	cases = append(cases, m.placesCases()...)
 	return cases
 }
 

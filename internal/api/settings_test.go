@@ -99,7 +99,7 @@ func testPutSetting(t *testing.T, d store.Dialect) {
 		{name: "ErrTooLarge", body: big, status: 413, code: "too_large",
 			message: "the request body is larger than 65536 bytes"},
 		{name: "ErrUnknownSetting", path: "/api/v1/settings/organisation_name", body: `{"value": "x"}`, status: 404, code: "not_found",
-			message: `there is no setting "organisation_name"; the settings are checkpoint_interval_seconds, closed_case_grace_days, organization_name, pia_approval_months, result_retention_days`},
+			message: `there is no setting "organisation_name"; the settings are checkpoint_interval_seconds, closed_case_grace_days, organization_name, pia_approval_months, result_retention_days, review_sla_days`},
 		{name: "ErrNotAString", body: `{"value": 5}`, status: 400, code: "invalid",
 			message: "organization_name must be a string"},
 		{name: "ErrNull", body: `{"value": null}`, status: 400, code: "invalid",

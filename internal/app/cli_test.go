@@ -496,7 +496,7 @@ func TestDemo(t *testing.T) {
 		var out, errb syncBuffer
 		done := make(chan int, 1)
 		go func() {
-			done <- app.Main(ctx, []string{"demo", "-data", dir, "-addr", "127.0.0.1:0", "-log-level", "error"}, func(string) string { return "" }, &out, &errb)
+			done <- app.Main(ctx, []string{"demo", "-data", dir, "-addr", "127.0.0.1:0", "-log-level", "error", "-city-devices", "150"}, func(string) string { return "" }, &out, &errb)
 		}()
 		re := regexp.MustCompile(`listening on (http://\S+)`)
 		deadline := time.Now().Add(60 * time.Second)
@@ -515,6 +515,9 @@ func TestDemo(t *testing.T) {
 		url := re.FindStringSubmatch(out.String())[1]
 		if !strings.Contains(out.String(), "DEMO ONLY") || !strings.Contains(out.String(), "Ledger auditor token:") {
 			t.Fatalf("demo output: %s", out.String())
+		}
+		if !regexp.MustCompile(`demo city: [1-9][0-9]+ pings of 150 devices imported`).MatchString(errb.String()) {
+			t.Fatalf("the demo city was not imported: %s", errb.String())
 		}
 		c, err := httpGet(url + "api/v1/ledger")
 		if err != nil {

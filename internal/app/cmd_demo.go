@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/probity-dev/probity/internal/fault"
 	"github.com/probity-dev/probity/internal/ledger"
 	"github.com/probity-dev/probity/internal/settings"
+	"github.com/probity-dev/probity/internal/synth"
 )
 
 // demoMarker marks a data directory as the demo's, which demo may wipe.
@@ -20,6 +22,7 @@ const demoMarker = ".probity-demo"
 
 func cmdDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	set, flags := flagSet("demo", serverFlags...)
+	devices := set.Int("city-devices", synth.DefaultConfig().Devices, "devices in the demo's synthetic city (its local telemetry store holds about 900 pings per device)")
 	set.Usage = func() {
 		fmt.Fprintf(set.Output(), "Usage: probity demo [flags]\n\nStarts Probity on a fresh demo data directory (./probity-demo unless -data\nsays otherwise; a previous demo there is wiped) loaded with demo content.\n\n")
 		set.PrintDefaults()
@@ -30,6 +33,12 @@ func cmdDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	}
 	if cfg.isPostgres() {
 		return &usageError{"the demo runs on its own SQLite database; do not set -db to a PostgreSQL URL"}
+	}
+	city := synth.DefaultConfig()
+	city.Devices = *devices
+	city.Employees = min(city.Employees, max(2, city.Devices/10))
+	if err := city.Validate(); err != nil {
+		return &usageError{fmt.Sprintf("-city-devices: %s", fault.MessageOf(err))}
 	}
 	if err := resetDemoDir(cfg.Data); err != nil {
 		return err
@@ -60,6 +69,9 @@ func cmdDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	}
 	if err := loadDemo(ctx, srv); err != nil {
 		return fmt.Errorf("load demo content: %w", err)
+	}
+	if err := loadDemoCity(ctx, srv, city, stderr); err != nil {
+		return fmt.Errorf("load the demo city: %w", err)
 	}
 	if err := srv.Listen(); err != nil {
 		return err
@@ -129,6 +141,9 @@ func loadDemo(ctx context.Context, srv *Server) error {
 	}
 	if err := loadDemoPolicy(ctx, srv); err != nil {
 		return fmt.Errorf("policy: %w", err)
+	}
+	if err := loadDemoCases(ctx, srv); err != nil {
+		return fmt.Errorf("cases: %w", err)
 	}
 	_, _, err := srv.Ledger.Publish(ctx)
 	return err

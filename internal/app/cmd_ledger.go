@@ -93,9 +93,13 @@ func ledgerVerify(ctx context.Context, args []string, getenv Env, stdout, stderr
 	saved := set.String("checkpoint", "", "an earlier checkpoint `file` the ledger must be consistent with")
 	save := set.String("save-checkpoint", "", "after a successful verification, write the latest checkpoint to this `file`")
 	asJSON := set.Bool("json", false, "print the report as JSON")
+	receipt := set.String("receipt", "", "check a query receipt `file` (offline: needs only the verifier key, given with -key)")
 	cfg, err := parse(set, flags, args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if *receipt != "" {
+		return verifyReceipt(ctx, *receipt, *keyArg, cfg, stdout)
 	}
 	var opts ledger.VerifyOptions
 	if *saved != "" {
@@ -157,6 +161,58 @@ func ledgerVerify(ctx context.Context, args []string, getenv Env, stdout, stderr
 		return errReported
 	}
 	return nil
+}
+
+// verifyReceipt checks a receipt file against trusted verifier keys,
+// without reading the ledger: a receipt carries its own proof.
+func verifyReceipt(ctx context.Context, file, keyArg string, cfg Config, stdout io.Writer) error {
+	b, err := readLimited(file, ledger.MaxReceiptSize)
+	if err != nil {
+		return &usageError{fmt.Sprintf("-receipt: %v", err)}
+	}
+	r, err := ledger.ParseReceipt(b)
+	if err != nil {
+		return &usageError{fmt.Sprintf("-receipt %s: %v", file, err)}
+	}
+	anchors, from, err := verifierAnchors(ctx, keyArg, cfg, false)
+	if err != nil {
+		return err
+	}
+	v, _, err := ledger.ParseVerifiers(strings.Join(anchors, "\n"))
+	if err != nil {
+		return err
+	}
+	en, cp, err := r.Verify(v)
+	if err != nil {
+		fmt.Fprintf(stdout, "receipt %s does NOT verify: %v\n", file, err)
+		return errReported
+	}
+	fmt.Fprintf(stdout, "receipt OK: entry %d (%s by %s %s at %s", en.Seq, en.Type, en.Actor.Kind, en.Actor.ID, en.Time)
+	if en.Subject != "" {
+		fmt.Fprintf(stdout, ", %s", en.Subject)
+	}
+	fmt.Fprintf(stdout, ") is in ledger %s, checkpoint of %d entries (keys from %s)\n", cp.Origin, cp.Size, from)
+	if en.Digest != "" {
+		fmt.Fprintf(stdout, "the entry commits to a payload with digest %s\n", en.Digest)
+	}
+	return nil
+}
+
+// readLimited reads a file of at most max bytes.
+func readLimited(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, max)
+	}
+	return b, nil
 }
 
 // latestNote returns the signed note of the checkpoint a verification

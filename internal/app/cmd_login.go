@@ -167,6 +167,7 @@ func cmdLogin(ctx context.Context, args []string, getenv Env, stdin io.Reader, s
 	server := set.String("url", "", "the Probity server's `URL`")
 	name := set.String("name", "", "a name for the token (default: probity CLI on this host)")
 	days := set.Int("days", 30, "how many days the token lasts (at most 90)")
+	scopes := set.String("scopes", "", "comma-separated `permissions` the token may use (default: all your roles allow except data.access, which probity query needs)")
 	set.Usage = func() {
 		fmt.Fprintf(set.Output(), "Usage: probity login -url URL [flags]\n\nSigns in with your employee ID, password and authenticator code, and stores a\npersonal API token for that server in your configuration directory (mode\n0600; PROBITY_CREDENTIALS names another file). Other commands given -url\nthen use it.\n\n")
 		set.PrintDefaults()
@@ -204,6 +205,9 @@ func cmdLogin(ctx context.Context, args []string, getenv Env, stdin io.Reader, s
 		ExpiresAt time.Time `json:"expires_at"`
 	}
 	req := map[string]any{"employee_id": account, "password": password, "code": code, "name": *name, "days": *days}
+	if *scopes != "" {
+		req["scopes"] = strings.Split(strings.ReplaceAll(*scopes, " ", ""), ",")
+	}
 	if err := c.PostJSON(ctx, "api/v1/auth/token", req, &resp); err != nil {
 		return err
 	}

@@ -48,6 +48,16 @@ type Config struct {
 	OIDCTrustMFA     string // "true": trust the provider's second factor (amr)
 	PIVCA            string // CA bundle file for client certificates
 
+	// Notifications: email through an SMTP relay, and a webhook (see
+	// notify.go).
+	SMTPRelay     string
+	SMTPFrom      string
+	SMTPStartTLS  string // "true" (the default when empty): require STARTTLS
+	SMTPUsername  string
+	SMTPPassword  string
+	WebhookURL    string
+	WebhookSecret string
+
 	// Throttle overrides the sign-in failure limits (tests); zero means the
 	// defaults.
 	Throttle store.ThrottlePolicy
@@ -86,7 +96,14 @@ func options() []option {
 		{name: "oidc-scopes", env: "PROBITY_OIDC_SCOPES", usage: "single sign-on: `scopes` to ask for, space-separated", def: "openid profile email", field: func(c *Config) *string { return &c.OIDCScopes }},
 		{name: "oidc-trust-mfa", env: "PROBITY_OIDC_TRUST_MFA", usage: "single sign-on: true to accept the provider's second factor (amr claim) instead of asking for a Probity code", def: "false", field: func(c *Config) *string { return &c.OIDCTrustMFA }, check: oneOf("true", "false")},
 		{name: "piv-ca", env: "PROBITY_PIV_CA", usage: "PIV/CAC sign-in: `file` of CA certificates (PEM) that issue client certificates; needs -tls-cert and -tls-key", field: func(c *Config) *string { return &c.PIVCA }},
+		{name: "smtp-relay", env: "PROBITY_SMTP_RELAY", usage: "notifications: the SMTP relay's `host:port` (no email when unset)", field: func(c *Config) *string { return &c.SMTPRelay }, check: checkRelay},
+		{name: "smtp-from", env: "PROBITY_SMTP_FROM", usage: "notifications: the `address` email comes from", field: func(c *Config) *string { return &c.SMTPFrom }, check: checkMailAddress},
+		{name: "smtp-starttls", env: "PROBITY_SMTP_STARTTLS", usage: "notifications: true to require STARTTLS with the relay, false to send in the clear (a relay on this host)", def: "true", field: func(c *Config) *string { return &c.SMTPStartTLS }, check: oneOf("true", "false")},
+		{name: "smtp-username", env: "PROBITY_SMTP_USERNAME", usage: "notifications: the `user` to authenticate to the relay as (with PROBITY_SMTP_PASSWORD)", field: func(c *Config) *string { return &c.SMTPUsername }},
+		{name: "webhook-url", env: "PROBITY_WEBHOOK_URL", usage: "notifications: the `URL` that receives a signed POST per notification (with PROBITY_WEBHOOK_SECRET)", field: func(c *Config) *string { return &c.WebhookURL }, check: checkWebhookURL},
 		{name: "oidc-client-secret", env: "PROBITY_OIDC_CLIENT_SECRET", secret: true, field: func(c *Config) *string { return &c.OIDCClientSecret }},
+		{name: "smtp-password", env: "PROBITY_SMTP_PASSWORD", secret: true, field: func(c *Config) *string { return &c.SMTPPassword }},
+		{name: "webhook-secret", env: "PROBITY_WEBHOOK_SECRET", secret: true, field: func(c *Config) *string { return &c.WebhookSecret }, check: checkWebhookSecret},
 		{name: "bootstrap-admin-token", env: "PROBITY_BOOTSTRAP_ADMIN_TOKEN", secret: true, field: func(c *Config) *string { return &c.AdminToken }, check: checkToken},
 		{name: "ledger-auditor-token", env: "PROBITY_LEDGER_AUDITOR_TOKEN", secret: true, field: func(c *Config) *string { return &c.AuditorToken }, check: checkToken},
 	}
@@ -226,6 +243,9 @@ func loadConfig(fs *flag.FlagSet, flags map[string]*string, getenv func(string) 
 		return c, &usageError{"-tls-cert and -tls-key must be given together"}
 	}
 	if err := c.checkSignOn(); err != nil {
+		return c, err
+	}
+	if err := c.checkNotify(); err != nil {
 		return c, err
 	}
 	return c.derived(), nil

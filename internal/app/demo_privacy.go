@@ -19,6 +19,8 @@ import (
 //
 //   - venntel-cbp: PIA approved and published, rules and credential in
 //     place: usable;
+//   - city-cbp: the local telemetry store, usable, holding the synthetic
+//     city (see loadDemoTelemetry);
 //   - fog-cbp: published, then the source gained a data category: update
 //     required;
 //   - locate-x-ice: a PIA approved in 2021, before Probity, now expired;
@@ -78,6 +80,7 @@ func loadDemoPrivacy(ctx context.Context, srv *Server) error {
 		{"locate-x-ice", "Locate X commercial telemetry (ICE)", "Babel Street, Inc.", "70CMSD21P00000321", "ICE", []string{"device_location", "advertising_id"}, privacy.VendorAPI},
 		{"local-usss", "Imported location traces (USSS)", "Probity local telemetry store", "N/A-LOCAL-001", "USSS", []string{"device_location"}, privacy.LocalStore},
 		{"anomaly-six-usss", "Anomaly Six commercial telemetry (USSS)", "Anomaly Six LLC", "70US0923P00000111", "USSS", []string{"device_location", "advertising_id"}, privacy.VendorAPI},
+		{"city-cbp", "Imported location traces (CBP)", "Probity local telemetry store", "N/A-LOCAL-002", "CBP", []string{"device_location", "advertising_id"}, privacy.LocalStore},
 	} {
 		src := privacy.Source{Name: d.name, Title: d.title, SystemID: systems[d.component].ID, Vendor: d.vendor, ContractNumber: d.contract,
 			ContractStart: today.AddDate(-1, 0, 0), ContractEnd: today.AddDate(1, 0, 0), Categories: d.categories, Connector: d.connector}
@@ -94,7 +97,7 @@ func loadDemoPrivacy(ctx context.Context, srv *Server) error {
 	// A PTA for every source: each needs a PIA and a SORN.
 	yes := true
 	no := false
-	for _, name := range []string{"venntel-cbp", "fog-cbp", "locate-x-ice", "local-usss", "anomaly-six-usss"} {
+	for _, name := range []string{"venntel-cbp", "fog-cbp", "locate-x-ice", "local-usss", "anomaly-six-usss", "city-cbp"} {
 		src := sources[name]
 		commercial := &yes
 		if src.Connector == privacy.LocalStore {
@@ -109,7 +112,7 @@ func loadDemoPrivacy(ctx context.Context, srv *Server) error {
 	// Rules of behavior for every source, published by its component's
 	// privacy officer, and the vendor credentials, stored by its security
 	// officer.
-	for _, name := range []string{"venntel-cbp", "fog-cbp", "locate-x-ice", "local-usss", "anomaly-six-usss"} {
+	for _, name := range []string{"venntel-cbp", "fog-cbp", "locate-x-ice", "local-usss", "anomaly-six-usss", "city-cbp"} {
 		src := sources[name]
 		lc := strings.ToLower(src.Component)
 		if _, err := srv.Identity.PublishRules(ctx, must(lc+"-privacy"), identity.Rules{Key: src.RulesKey, Title: "Rules of behavior: " + src.Title,
@@ -148,8 +151,12 @@ func loadDemoPrivacy(ctx context.Context, srv *Server) error {
 			step{"dept-privacy", privacy.Approve, "Approved."}, step{"dept-privacy", privacy.Publish, ""})
 	}
 
-	// Usable: venntel-cbp.
+	// Usable: venntel-cbp, and city-cbp (the local store holding the
+	// synthetic city the demo's queries search).
 	if _, err := publish("venntel-cbp", "cbp-isso", "cbp-privacy"); err != nil {
+		return err
+	}
+	if _, err := publish("city-cbp", "cbp-isso", "cbp-privacy"); err != nil {
 		return err
 	}
 	// Update required: fog-cbp gained IP addresses after its PIA.

@@ -66,6 +66,7 @@ func TestLoadDemoPrivacy(t *testing.T) {
 			"locate-x-ice":     {privacy.PIAExpired},
 			"local-usss":       {privacy.PIAMissing},
 			"anomaly-six-usss": {privacy.PIANotApproved},
+			"city-cbp":         {},
 		}
 		if len(got) != len(want) {
 			t.Fatalf("gates %v", got)
@@ -179,7 +180,7 @@ func TestLoadDemoPrivacy(t *testing.T) {
 
 	t.Run("OKListShowDiff", func(t *testing.T) {
 		out := mustRun(t, asAuditor, 0, "list")
-		if n := strings.Count(out, "\n"); n != 5 || !strings.Contains(out, "EXPIRED 2024-06-15") || !strings.Contains(out, "UPDATE REQUIRED (categories changed)") {
+		if n := strings.Count(out, "\n"); n != 6 || !strings.Contains(out, "EXPIRED 2024-06-15") || !strings.Contains(out, "UPDATE REQUIRED (categories changed)") {
 			t.Errorf("probity pia list:\n%s", out)
 		}
 		id := piaOf("anomaly-six-usss")

@@ -2,30 +2,45 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/probity-dev/probity/internal/access"
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/identity"
 	"github.com/probity-dev/probity/internal/ledger"
 	"github.com/probity-dev/probity/internal/store"
 )
 
-// jobs runs Probity's scheduled work: suspending inactive accounts and
-// closing recertification campaigns that are due. Each replica runs them;
-// they are idempotent, and each change is its own audited transaction.
+// jobs runs Probity's scheduled work: suspending inactive accounts,
+// closing recertification campaigns that are due, purging query results
+// whose retention has ended, and opening and escalating the reviews of
+// executed queries. Each replica runs them; they are
+// idempotent, and each change is its own audited transaction.
 type jobs struct {
-	log  *slog.Logger
-	ids  *store.Identity
-	stop chan struct{}
-	wg   sync.WaitGroup
-	// every is how often the jobs run.
-	every time.Duration
+	log     *slog.Logger
+	ids     *store.Identity
+	queries *access.Service
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	// every is how often the jobs run; purgeEvery how often the retention
+	// purge runs, the first time at start.
+	every, purgeEvery time.Duration
+	// cancelPurge ends a purge in progress on Close.
+	cancelPurge context.CancelFunc
+	// reviews, when set, opens the review of every executed query that has
+	// none and escalates overdue ones: at start (before the server
+	// serves), then every reviewEvery; it opens those of break-glass
+	// queries, whose approvers are told then, every breakGlassEvery.
+	reviews                      *store.Reviews
+	reviewEvery, breakGlassEvery time.Duration
+	cancelReviews                context.CancelFunc
 }
 
-func newJobs(log *slog.Logger, ids *store.Identity) *jobs {
-	return &jobs{log: log, ids: ids, stop: make(chan struct{}), every: 10 * time.Minute}
+func newJobs(log *slog.Logger, ids *store.Identity, queries *access.Service) *jobs {
+	return &jobs{log: log, ids: ids, queries: queries, stop: make(chan struct{}), every: 10 * time.Minute, purgeEvery: time.Hour, reviewEvery: 10 * time.Minute, breakGlassEvery: time.Minute}
 }
 
 // Start runs the jobs until Close.
@@ -47,6 +62,92 @@ func (j *jobs) Start(ctx context.Context) {
 			t.Reset(j.every)
 		}
 	}()
+	j.startReviews(ctx)
+	if j.queries == nil {
+		return
+	}
+	// A variable of its own: the first goroutine's deferred cancel must not
+	// see this one assigned (a data race).
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	j.cancelPurge = pcancel
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		defer pcancel()
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for {
+			select {
+			case <-j.stop:
+				return
+			case <-t.C:
+			}
+			j.purge(pctx)
+			t.Reset(j.purgeEvery)
+		}
+	}()
+}
+
+// startReviews runs the review job once now, then every reviewEvery, and
+// opens the reviews of break-glass queries every breakGlassEvery.
+func (j *jobs) startReviews(ctx context.Context) {
+	if j.reviews == nil {
+		return
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	j.cancelReviews = cancel
+	j.review(rctx)
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		defer cancel()
+		t := time.NewTimer(j.breakGlassEvery)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-j.stop:
+				return
+			case <-t.C:
+			}
+			if time.Since(last) >= j.reviewEvery {
+				j.review(rctx)
+				last = time.Now()
+			} else if n, err := j.reviews.OpenBreakGlass(rctx); err != nil && !errors.Is(err, context.Canceled) {
+				j.log.Error("open the reviews of break-glass queries", "opened", n, "err", err)
+			} else if n > 0 {
+				j.log.Info("opened the reviews of break-glass queries", "opened", n)
+			}
+			t.Reset(j.breakGlassEvery)
+		}
+	}()
+}
+
+// review opens the reviews of executed queries that have none, and
+// escalates overdue reviews to the next supervisor up.
+func (j *jobs) review(ctx context.Context) {
+	if n, err := j.reviews.OpenMissing(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		j.log.Error("open the reviews of executed queries", "opened", n, "err", err)
+	} else if n > 0 {
+		j.log.Info("opened the reviews of executed queries", "opened", n)
+	}
+	if n, err := j.reviews.Escalate(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		j.log.Error("escalate overdue reviews", "escalated", n, "err", err)
+	} else if n > 0 {
+		j.log.Info("escalated overdue reviews", "escalated", n)
+	}
+}
+
+// purge purges the query results whose retention has ended, each with its
+// ledger entry.
+func (j *jobs) purge(ctx context.Context) {
+	n, err := j.queries.Purge(ctx)
+	switch {
+	case err != nil && !errors.Is(err, context.Canceled):
+		j.log.Error("purge query results whose retention ended", "purged", n, "err", err)
+	case n > 0:
+		j.log.Info("purged query results whose retention ended", "purged", n)
+	}
 }
 
 // RunOnce runs every job once.
@@ -70,6 +171,12 @@ func (j *jobs) Close() {
 	case <-j.stop:
 	default:
 		close(j.stop)
+	}
+	if j.cancelPurge != nil {
+		j.cancelPurge()
+	}
+	if j.cancelReviews != nil {
+		j.cancelReviews()
 	}
 	j.wg.Wait()
 }

@@ -29,9 +29,21 @@ Usage:
   probity demo-codes [flags]        print the demo accounts' current authenticator codes
   probity pia      list|show|diff|create|submit|review|return|approve|publish|gate|check
                                     privacy impact assessments, their workflow, and the data-source gate
+  probity case     list|show|create|add-member|remove-member|suspend|reopen|close|add-legal-process|hold|release
+                                    cases: the purpose every query serves, their members and legal process
+  probity import   pings FILE|DIR -source NAME   load location pings into the local telemetry store
   probity recommendations import|export|check   audit reports and recommendations, as exchange files
   probity policy   validate|schema|builtin|show|propose|impact|approve|activate|reject|decide
                                     Cedar policy sets: the department floor, components' sets, their changes
+  probity query    area|device|unmask|list|show|approve|reject|run|results
+                                    location queries, their approvals and results, with ledger receipts
+  probity credential set|list|delete   vendor credentials, sealed at once and never shown again
+  probity places   import|list|summary|delete|delete-import|home
+                                    protected places screened against every query; employees' homes
+  probity review   queue|show|decide|bulk
+                                    supervisory review of every executed query
+  probity alert    list|show|triage|refer|dismiss|resolve
+                                    misuse alerts: triage, referral to professional responsibility
   probity backup   [flags] DEST     copy the SQLite database consistently while it is in use
   probity version                   print the version
 
@@ -67,15 +79,30 @@ func MainIO(ctx context.Context, args []string, getenv Env, stdin io.Reader, std
 		cmd = "ledger " + firstOr(rest, "")
 	case "login":
 		err = cmdLogin(ctx, rest, getenv, stdin, stdout, stderr)
+	case "import":
+		err, cmd = cmdImport(ctx, rest, getenv, stdout, stderr), "import "+firstOr(rest, "")
 	case "recommendations":
 		err = cmdRecommendations(ctx, rest, getenv, stdout, stderr)
 		cmd = "recommendations " + firstOr(rest, "")
 	case "pia":
 		err = cmdPIA(ctx, rest, getenv, stdout, stderr)
 		cmd = "pia " + firstOr(rest, "")
+	case "case":
+		err = cmdCase(ctx, rest, getenv, stdout, stderr)
+		cmd = "case " + firstOr(rest, "")
 	case "policy":
 		err = cmdPolicy(ctx, rest, getenv, stdout, stderr)
 		cmd = "policy " + firstOr(rest, "")
+	case "query":
+		err, cmd = cmdQuery(ctx, rest, getenv, stdout, stderr), "query "+firstOr(rest, "")
+	case "review":
+		err, cmd = cmdReview(ctx, rest, getenv, stdout, stderr), "review "+firstOr(rest, "")
+	case "alert":
+		err, cmd = cmdAlert(ctx, rest, getenv, stdout, stderr), "alert "+firstOr(rest, "")
+	case "credential":
+		err, cmd = cmdCredential(ctx, rest, getenv, stdin, stdout, stderr), "credential "+firstOr(rest, "")
+	case "places":
+		err, cmd = cmdPlaces(ctx, rest, getenv, stdin, stdout, stderr), "places "+firstOr(rest, "")
 	case "logout":
 		err = cmdLogout(ctx, rest, getenv, stdout, stderr)
 	case "demo-codes":

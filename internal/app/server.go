@@ -14,15 +14,19 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/probity-dev/probity/internal/access"
 	"github.com/probity-dev/probity/internal/api"
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/authn"
+	"github.com/probity-dev/probity/internal/credentials"
 	"github.com/probity-dev/probity/internal/fault"
 	"github.com/probity-dev/probity/internal/identity"
 	"github.com/probity-dev/probity/internal/ledger"
+	"github.com/probity-dev/probity/internal/notify"
 	"github.com/probity-dev/probity/internal/policy"
 	"github.com/probity-dev/probity/internal/sealed"
 	"github.com/probity-dev/probity/internal/settings"
@@ -44,6 +48,16 @@ type Server struct {
 	Privacy  *store.Privacy  // privacy compliance: inventory, PTAs, PIAs, reviews, the data-source gate
 	Policies *store.Policies // policy set versions, their workflow, recorded decisions
 	Policy   *policy.Engine  // decides under the active policy sets
+	Cases    *store.Cases    // cases: the purpose of every query, their members, legal process and evidence holds
+	Queries  *access.Service // the audited query path: every location query
+	Reviews  *store.Reviews  // post-hoc review of every executed query
+	Alerts   *store.Alerts   // misuse alerts
+	// Places are the protected places and employees' hashed homes;
+	// PlacesIndex is their screening index, kept current.
+	Places      *store.Places
+	PlacesIndex *PlacesIndex
+	// Notifier delivers the notifications' outbox (email, webhook).
+	Notifier *notify.Dispatcher
 	Authn    *authn.Service
 	API      *api.API
 	Web      *web.Web
@@ -62,6 +76,12 @@ type Server struct {
 	unlock      func()
 	// URL is the server's base URL once it listens.
 	URL string
+	// listenURL is URL for other goroutines (notification links).
+	listenURL atomic.Value
+
+	// Credentials seals, rotates and opens the vendor credentials, and
+	// builds vendor connectors.
+	Credentials *credentials.Service
 }
 
 // OpenServer prepares the data directory, opens (and if needed creates)
@@ -123,7 +143,23 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 	s.Identity = s.DB.Identity()
 	s.Program = s.DB.Program()
 	s.Privacy = s.DB.Privacy()
+	s.Cases = s.DB.Cases()
+	if s.Places, s.PlacesIndex, err = openPlaces(ctx, s.DB, secrets, log); err != nil {
+		return nil, err
+	}
+	s.Credentials = credentials.New(s.DB.Connectors(), secrets, log)
 	if err := s.openPolicy(ctx); err != nil {
+		return nil, err
+	}
+	s.Queries = access.New(access.Deps{
+		DB: s.DB, Ledger: s.Ledger, Identity: s.Identity, Privacy: s.Privacy, Cases: s.Cases, Queries: s.DB.Queries(),
+		Policies: s.Policies, Policy: s.Policy, Settings: s.Settings, Secrets: secrets,
+		Connectors: newConnectors(s.DB.Telemetry(), s.Credentials, log),
+		Logger:     log,
+	})
+	s.Alerts = s.DB.Alerts(s.DB.Notifications(notifyChannels(cfg)...))
+	s.Reviews = s.DB.Reviews(s.Alerts)
+	if s.Notifier, err = newDispatcher(cfg, s.Alerts.Notifications(), s.publicBase, log); err != nil {
 		return nil, err
 	}
 	s.Authn = authn.New(s.Identity, authn.Config{
@@ -143,6 +179,12 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 		Privacy:        s.Privacy,
 		Policies:       s.Policies,
 		Policy:         s.Policy,
+		Cases:          s.Cases,
+		Credentials:    s.Credentials,
+		Queries:        s.Queries,
+		Reviews:        s.Reviews,
+		Alerts:         s.Alerts,
+		Places:         s.Places,
 		Authn:          s.Authn,
 		PublicURL:      cfg.PublicURL,
 		Auth:           s.Authn,
@@ -157,15 +199,18 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 	if s.clientCAs, err = loadClientCAs(cfg); err != nil {
 		return nil, err
 	}
-	s.Web, err = web.New(web.Deps{Authn: s.Authn, Identity: s.Identity, Logger: log, OIDC: s.OIDC, PIV: s.clientCAs != nil})
+	s.Web, err = web.New(web.Deps{Authn: s.Authn, Identity: s.Identity, Queries: s.Queries, Logger: log, OIDC: s.OIDC, PIV: s.clientCAs != nil})
 	if err != nil {
 		return nil, err
 	}
 	s.handler = secure(route(s.API, s.Web), cfg.TLSCert != "")
 	s.Ledger.Start(ctx)
 	s.Policy.Start(ctx, policyReload)
-	s.jobs = newJobs(log, s.Identity)
+	s.PlacesIndex.Start(ctx)
+	s.jobs = newJobs(log, s.Identity, s.Queries)
+	s.jobs.reviews = s.Reviews
 	s.jobs.Start(ctx)
+	s.Notifier.Start(ctx)
 	return s, nil
 }
 
@@ -311,6 +356,7 @@ func (s *Server) Listen() error {
 	}
 	s.ln = ln
 	s.URL = fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	s.listenURL.Store(s.URL)
 	if s.cfg.PublicURL == "" {
 		s.API.SetPublicURL(s.URL)
 		if s.OIDC != nil {
@@ -353,8 +399,14 @@ func (s *Server) Close() error {
 	if s.jobs != nil {
 		s.jobs.Close()
 	}
+	if s.Notifier != nil {
+		s.Notifier.Close()
+	}
 	if s.Policy != nil {
 		s.Policy.Close()
+	}
+	if s.PlacesIndex != nil {
+		s.PlacesIndex.Close()
 	}
 	if s.Ledger != nil {
 		s.Ledger.Close()

@@ -65,6 +65,24 @@ const (
 	PIAApprove      Permission = "pia.approve"      // the Chief Privacy Officer's approval, return and publication
 	PCRManage       Permission = "pcr.manage"       // assign and complete privacy compliance reviews
 
+	// CredentialsManage stores, replaces and removes the sealed vendor
+	// credentials connectors use. Only the security officer holds it: the
+	// administrator runs the installation but never handles the secrets
+	// that reach sensitive data (separation of duties), and nobody can
+	// read a stored secret back.
+	CredentialsManage Permission = "credentials.manage"
+
+	// Cases: the purpose every query of location data serves, scoped by
+	// component. A supervisor manages their component's cases: opens
+	// them, assigns members, records legal process, suspends, reopens
+	// and closes them, and sets or releases an evidence hold (a legal
+	// matter, so the case's manager's, not the privacy office's).
+	// Privacy officers and auditors read them. An analyst needs neither:
+	// membership of a case is what lets them see it. The administrator
+	// sees none (separation of duties).
+	CasesRead   Permission = "cases.read"   // the cases of a component, their members and legal process
+	CasesManage Permission = "cases.manage" // open, staff and change the status of cases; evidence holds
+
 	// Policy: the Cedar policy sets. A component privacy officer proposes
 	// (and analyses) changes to their component's set; a department
 	// privacy officer proposes changes to the department floor and the
@@ -74,6 +92,23 @@ const (
 	PolicyPropose Permission = "policy.propose" // propose a version and run its impact analysis
 	PolicyApprove Permission = "policy.approve" // approve, activate or reject a proposed version
 	PolicyTest    Permission = "policy.test"    // decide a hypothetical request (a dry run, recorded nowhere)
+
+	// Supervisory review and misuse alerts. Every executed query is
+	// reviewed by a supervisor above its requester (deciding needs
+	// approvals.decide; the store checks the chain); privacy officers and
+	// auditors read their components' reviews. Privacy officers triage
+	// alerts and refer them to professional responsibility (OPR intake),
+	// which sees the alerts referred to it and resolves them.
+	ReviewsRead  Permission = "reviews.read"  // the review queue: executed queries and their reviews
+	AlertsRead   Permission = "alerts.read"   // misuse alerts (OPR intake: those referred to it)
+	AlertsManage Permission = "alerts.manage" // take alerts into triage, refer, dismiss and resolve them
+
+	// Protected places, which every query is screened against: agency
+	// facilities and sensitive locations imported from files, and
+	// employees' homes, kept only as hashed cells. Privacy officers manage
+	// them, scoped by component; auditors read how many there are.
+	PlacesManage Permission = "places.manage" // import, list and delete places; set and clear employees' homes
+	PlacesRead   Permission = "places.read"   // counts of places and homes, and the imports
 )
 
 // A Role is a set of permissions held in a component or department-wide.
@@ -125,12 +160,12 @@ func (r Role) Title() string {
 // changes nothing, but may ask for a checkpoint.
 var rolePermissions = map[Role][]Permission{
 	Analyst:                  {DataAccess, InventoryRead},
-	Supervisor:               {PeopleRead, RecertRead, RecertAttest, ApprovalsDecide, TrainingRead, ComplianceRead, InventoryRead, PolicyRead},
-	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAWrite, PIAReview, PCRManage, PolicyRead, PolicyPropose, PolicyTest},
-	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAApprove, PCRManage, PolicyRead, PolicyPropose, PolicyApprove, PolicyTest},
-	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide, ProgramRead, InventoryRead, InventoryManage, PIAWrite},
-	OPRIntake:                {PeopleRead, SignalsRead},
-	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ProgramRead, InventoryRead, PolicyRead},
+	Supervisor:               {PeopleRead, RecertRead, RecertAttest, ApprovalsDecide, TrainingRead, ComplianceRead, InventoryRead, PolicyRead, CasesRead, CasesManage, ReviewsRead},
+	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAWrite, PIAReview, PCRManage, PolicyRead, PolicyPropose, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead},
+	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAApprove, PCRManage, PolicyRead, PolicyPropose, PolicyApprove, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead},
+	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide, ProgramRead, InventoryRead, InventoryManage, PIAWrite, CredentialsManage},
+	OPRIntake:                {PeopleRead, SignalsRead, AlertsRead, AlertsManage},
+	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ProgramRead, InventoryRead, PolicyRead, CasesRead, ReviewsRead, AlertsRead, PlacesRead},
 	Administrator:            {SettingsRead, SettingsWrite, LedgerCheckpoint, PeopleRead, PeopleManage, PeopleLock, RolesGrant, RecertManage, RecertRead, SessionsRevoke, TrainingManage, TrainingRead},
 }
 

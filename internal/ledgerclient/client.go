@@ -176,3 +176,14 @@ func (c *Client) PostFile(ctx context.Context, path string, doc []byte, out any)
 	}
 	return json.Unmarshal(b, out)
 }
+
+// Send sends a request with in as its JSON body (none when in is nil) and
+// decodes the JSON answer into out, unless out is nil or the answer has
+// no body (204 No Content).
+func (c *Client) Send(ctx context.Context, method, path string, in, out any) error {
+	b, err := c.do(ctx, method, path, in, 16<<20)
+	if err != nil || out == nil || len(b) == 0 {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}

@@ -26,6 +26,7 @@ const (
 	ClosedCaseGraceDays       = "closed_case_grace_days"
 	CheckpointIntervalSeconds = "checkpoint_interval_seconds"
 	PIAApprovalMonths         = "pia_approval_months"
+	ReviewSLADays             = "review_sla_days"
 )
 
 // A Definition describes one setting.
@@ -44,6 +45,7 @@ func Definitions() []Definition {
 		{Name: ResultRetentionDays, Description: "Days query results are kept before they are purged, unless the case has an evidence hold.", Default: int64(90), validate: integer(1, 3650)},
 		{Name: ClosedCaseGraceDays, Description: "Days the results of a closed case are kept after closure.", Default: int64(30), validate: integer(0, 3650)},
 		{Name: CheckpointIntervalSeconds, Description: "Seconds between signed ledger checkpoints when there are new entries.", Default: int64(5), validate: integer(1, 3600)},
+		{Name: ReviewSLADays, Description: "Business days (Monday to Friday) a supervisor has to review an executed query; an overdue review goes to the next supervisor up. Break-glass queries are reviewed within 24 hours whatever this says.", Default: int64(5), validate: integer(1, 30)},
 		{Name: PIAApprovalMonths, Description: "Months a Privacy Impact Assessment's approval lasts; after that its data source cannot be used until a revision is approved.", Default: int64(36), validate: integer(1, 60)},
 	}
 	slices.SortFunc(defs, func(a, b Definition) int { return strings.Compare(a.Name, b.Name) })

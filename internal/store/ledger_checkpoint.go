@@ -183,42 +183,32 @@ func (l *Ledger) headForSigning(ctx context.Context) (int64, tlog.Hash, error) {
 	return size, root, err
 }
 
-// A Receipt proves that an entry is in the ledger: the entry's index and
-// record hash, a signed checkpoint that covers it, and the inclusion proof
-// against that checkpoint.
-type Receipt struct {
-	Index      int64
-	RecordHash tlog.Hash
-	Checkpoint []byte
-	TreeSize   int64
-	Proof      tlog.RecordProof
-}
-
 // Receipt waits for the entry to be integrated, publishes a checkpoint if
-// none covers it yet, and returns the proof of inclusion.
-func (l *Ledger) Receipt(ctx context.Context, ref Ref) (Receipt, error) {
+// none covers it yet, and returns the entry with its signed checkpoint and
+// proof of inclusion: a [ledger.Receipt] anyone can verify.
+func (l *Ledger) Receipt(ctx context.Context, ref Ref) (ledger.Receipt, error) {
 	index, err := l.WaitIntegrated(ctx, ref)
 	if err != nil {
-		return Receipt{}, err
+		return ledger.Receipt{}, err
 	}
 	cp, msg, err := l.Latest(ctx)
 	if err != nil && !fault.Is(err, fault.NotFound) {
-		return Receipt{}, err
+		return ledger.Receipt{}, err
 	}
 	if msg == nil || cp.Size <= index {
 		if cp, msg, err = l.Publish(ctx); err != nil {
-			return Receipt{}, err
+			return ledger.Receipt{}, err
 		}
 	}
 	entry, err := l.Entry(ctx, index)
 	if err != nil {
-		return Receipt{}, err
+		return ledger.Receipt{}, err
 	}
 	proof, err := l.InclusionProof(ctx, index, cp.Size)
 	if err != nil {
-		return Receipt{}, err
+		return ledger.Receipt{}, err
 	}
-	return Receipt{Index: index, RecordHash: tlog.RecordHash(entry), Checkpoint: msg, TreeSize: cp.Size, Proof: proof}, nil
+	return ledger.Receipt{Index: index, Entry: entry, Checkpoint: string(msg), Proof: proof}, nil
 }
 
 // WaitIntegrated waits until the referenced entry has an index.

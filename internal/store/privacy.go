@@ -692,6 +692,17 @@ func (s *Privacy) CheckGate(ctx context.Context, tx *Tx, sourceID int64) (privac
 	return g, nil
 }
 
+// PeekGate is [Privacy.CheckGate] without holding the source row: for a
+// read-only transaction that precedes the one that acts, which must check
+// the gate again (the query path does, before it asks a connector).
+func (s *Privacy) PeekGate(ctx context.Context, tx *Tx, sourceID int64) (privacy.GateStatus, error) {
+	f, err := s.gateFacts(ctx, tx, sourceID, false)
+	if err != nil {
+		return privacy.GateStatus{}, err
+	}
+	return privacy.EvaluateGate(f), nil
+}
+
 // RequireGate is [Privacy.CheckGate] that returns the refusal, a
 // [fault.Precondition] error wrapping a [*privacy.GateError], when the
 // source may not be used.

@@ -167,6 +167,10 @@ func (db *DB) now() time.Time {
 	return db.clock().UTC().Truncate(time.Microsecond)
 }
 
+// Now returns the store's current time (its clock, which tests may set),
+// as transactions see it.
+func (db *DB) Now() time.Time { return db.now() }
+
 // checkIdentity refuses databases that are neither empty nor Probity's.
 func (db *DB) checkIdentity(ctx context.Context) error {
 	tables, err := db.tables(ctx)

@@ -30,12 +30,22 @@ type Tx struct {
 
 // Exec executes a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if tx.tree != nil && tx.db.stmts != nil { // SQLite's writer: reuse its prepared statements
-		if st := tx.db.stmts.get(query); st != nil {
-			return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-		}
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// prepared returns the writer's prepared form of query, bound to the
+// transaction, or nil: only SQLite's writer keeps prepared statements.
+func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
+	if tx.tree == nil || tx.db.stmts == nil {
+		return nil
+	}
+	if st := tx.db.stmts.get(query); st != nil {
+		return tx.tx.StmtContext(ctx, st)
+	}
+	return nil
 }
 
 // A stmtCache keeps the statements the SQLite writer runs, prepared once
@@ -92,11 +102,17 @@ func (c *stmtCache) close() {
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a query expected to return at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"github.com/probity-dev/probity/internal/access"
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/authn"
 	"github.com/probity-dev/probity/internal/fault"
@@ -43,6 +44,8 @@ type Deps struct {
 	// OIDC signs people in through the identity provider; nil unless
 	// single sign-on is configured.
 	OIDC *authn.OIDC
+	// Queries is the audited query path.
+	Queries *access.Service
 }
 
 // A Web serves the pages.
@@ -106,7 +109,7 @@ func New(deps Deps) (*Web, error) {
 func (w *Web) Routes() []Route { return w.routes }
 
 func (w *Web) routeTable() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Pattern: "/{$}", Perm: auth.Public, Handler: w.home},
 		{Method: "GET", Pattern: "/login", Perm: auth.Public, Handler: w.loginForm},
 		{Method: "POST", Pattern: "/login", Perm: auth.Public, Handler: w.login},
@@ -121,7 +124,7 @@ func (w *Web) routeTable() []Route {
 		{Method: "GET", Pattern: "/account", Perm: auth.Self, Handler: w.account},
 		{Method: "POST", Pattern: "/account/rules", Perm: auth.Self, Handler: w.acknowledge},
 		{Method: "POST", Pattern: "/account/sign-out-everywhere", Perm: auth.Self, Handler: w.signOutEverywhere},
-	}
+	}, w.queryRoutes()...)
 }
 
 func (w *Web) loadAssets() error {
@@ -229,7 +232,7 @@ func (w *Web) render(rw http.ResponseWriter, status int, page string, v view) er
 }
 
 var pageStatus = map[fault.Code]int{
-	fault.Invalid: http.StatusBadRequest, fault.NotFound: http.StatusNotFound, fault.Conflict: http.StatusConflict,
+	fault.Invalid: http.StatusBadRequest, fault.NotFound: http.StatusNotFound, fault.Conflict: http.StatusConflict, fault.Precondition: http.StatusConflict,
 	fault.Unauthenticated: http.StatusUnauthorized, fault.Forbidden: http.StatusForbidden, fault.RateLimited: http.StatusTooManyRequests,
 	fault.Unavailable: http.StatusServiceUnavailable, fault.TooLarge: http.StatusRequestEntityTooLarge,
 }

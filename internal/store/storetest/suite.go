@@ -37,6 +37,13 @@ func Run(t *testing.T, d store.Dialect) {
 	t.Run("Privacy", func(t *testing.T) { testPrivacy(t, d) })
 	t.Run("Program", func(t *testing.T) { testProgram(t, d) })
 	t.Run("Policy", func(t *testing.T) { testPolicy(t, d) })
+	t.Run("Credentials", func(t *testing.T) { testCredentials(t, d) })
+	t.Run("Cases", func(t *testing.T) { testCases(t, d) })
+	t.Run("Telemetry", func(t *testing.T) { testTelemetry(t, d) })
+	t.Run("Reviews", func(t *testing.T) { testReviews(t, d) })
+	t.Run("Alerts", func(t *testing.T) { testAlerts(t, d) })
+	t.Run("Notifications", func(t *testing.T) { testNotifications(t, d) })
+	t.Run("Places", func(t *testing.T) { testPlaces(t, d) })
 }
 
 // RawDB opens dsn directly, bypassing the store, to tamper with it.
@@ -378,12 +385,9 @@ func testLedgerAppend(t *testing.T, d store.Dialect) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cp, _, err := ledger.OpenCheckpoint(rc.Checkpoint, mustVerifiers(t, keys))
-		if err != nil || cp.Size <= rc.Index {
-			t.Fatalf("receipt checkpoint %+v covers not %d: %v", cp, rc.Index, err)
-		}
-		if err := tlog.CheckRecord(rc.Proof, cp.Size, cp.Hash, rc.Index, rc.RecordHash); err != nil {
-			t.Fatalf("receipt proof: %v", err)
+		en, cp, err := rc.Verify(mustVerifiers(t, keys))
+		if err != nil || cp.Size <= rc.Index || en.Type != "test.appended" {
+			t.Fatalf("receipt of %d: entry %+v, checkpoint %+v: %v", rc.Index, en, cp, err)
 		}
 	})
 	t.Run("Verify", func(t *testing.T) {

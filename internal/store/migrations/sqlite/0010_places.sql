@@ -1,0 +1,67 @@
+-- Protected places: agency facilities and sensitive locations (places of
+-- worship, medical facilities, schools, shelters, courts …), imported a
+-- file at a time; and employees' homes, kept only as keyed hashes
+-- (HMAC-SHA256 under the home-cell key) of the S2 cells around them, never
+-- as a location. A place or an import belongs to the component of the
+-- privacy officer who imported it ('' for department-wide).
+CREATE TABLE place_imports (
+	id          INTEGER PRIMARY KEY,
+	component   TEXT NOT NULL DEFAULT '',
+	source      TEXT NOT NULL,
+	format      TEXT NOT NULL CHECK (format IN ('geojson', 'csv')),
+	digest      TEXT NOT NULL,
+	places      INTEGER NOT NULL,
+	skipped     INTEGER NOT NULL DEFAULT 0,
+	imported_by TEXT NOT NULL,
+	imported_at TIMESTAMP NOT NULL
+);
+
+-- geometry is GeoJSON: a Polygon or MultiPolygon, or a Point with a
+-- "radius_m" member for a circle.
+CREATE TABLE places (
+	id         INTEGER PRIMARY KEY,
+	import_id  INTEGER NOT NULL REFERENCES place_imports (id),
+	component  TEXT NOT NULL DEFAULT '',
+	category   TEXT NOT NULL CHECK (category IN ('agency_facility', 'place_of_worship', 'medical', 'school', 'shelter', 'court', 'social_services', 'diplomatic', 'other')),
+	name       TEXT NOT NULL DEFAULT '',
+	ref        TEXT NOT NULL DEFAULT '',
+	geometry   TEXT NOT NULL,
+	created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX places_import ON places (import_id);
+CREATE INDEX places_component ON places (component, category);
+
+-- The key of the home-cell hashes, sealed under the secrets key
+-- (AES-256-GCM, bound to "places/home-cell-key"); key_id names the
+-- secrets key that sealed it. One row, written once.
+CREATE TABLE place_home_key (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	sealed     BLOB NOT NULL,
+	key_id     TEXT NOT NULL,
+	created_at TIMESTAMP NOT NULL
+);
+
+-- An employee's home: how far around it its cells reach, and its hashed
+-- cells at each level (see places.HomeLevel). No coordinates.
+CREATE TABLE employee_homes (
+	person_id INTEGER PRIMARY KEY REFERENCES people (id),
+	radius_m  REAL NOT NULL,
+	cells     INTEGER NOT NULL,
+	set_by    TEXT NOT NULL,
+	set_at    TIMESTAMP NOT NULL
+);
+
+CREATE TABLE employee_home_cells (
+	person_id INTEGER NOT NULL REFERENCES employee_homes (person_id),
+	level     INTEGER NOT NULL,
+	cell_hash BLOB NOT NULL,
+	PRIMARY KEY (person_id, level, cell_hash)
+);
+
+-- Every change to places or homes increments the version, so that every
+-- server rebuilds its screening index.
+CREATE TABLE places_version (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	version INTEGER NOT NULL
+);
+INSERT INTO places_version (id, version) VALUES (1, 0);
