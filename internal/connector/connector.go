@@ -74,8 +74,8 @@ type Estimator interface {
 // them into messages for the requester and records them (never the
 // connector's raw error text, which may quote a vendor's response).
 var (
-	ErrUnavailable = errors.New("the data source is unavailable")        // timeouts, refused connections, 5xx, an open circuit breaker
-	ErrRejected    = errors.New("the data source rejected the request")  // 4xx other than authentication
+	ErrUnavailable = errors.New("the data source is unavailable")         // timeouts, refused connections, 5xx, an open circuit breaker
+	ErrRejected    = errors.New("the data source rejected the request")   // 4xx other than authentication
 	ErrAuth        = errors.New("the data source refused the credential") // 401/403: the credential is wrong or revoked
 	ErrMalformed   = errors.New("the data source answered with data Probity cannot read")
 )
