@@ -173,7 +173,7 @@ const (
 // buildTelemetryFixture returns the search fixture of a dialect, closed
 // (and on PostgreSQL dropped) when b ends. SQLite's is kept in the
 // temporary directory between runs (1.3 GB), named by its version and the
-// schema's, and built again only when they change; PostgreSQL's is built
+// schema's, and built again (replacing older ones) only when they change; PostgreSQL's is built
 // in a new schema every run, then vacuumed and analysed as autovacuum
 // would after a bulk load.
 func buildTelemetryFixture(b *testing.B, d store.Dialect) (*store.DB, int64, error) {
@@ -193,8 +193,10 @@ func buildTelemetryFixture(b *testing.B, d store.Dialect) (*store.DB, int64, err
 			}
 			db.Close()
 		}
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(dsn + suffix)
+		// Remove this fixture and those of earlier versions and schemas.
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "probity-bench-telemetry-v*.db*"))
+		for _, f := range old {
+			os.Remove(f)
 		}
 	} else {
 		dsn = storetest.NewDSN(b, d)
