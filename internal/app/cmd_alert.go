@@ -39,18 +39,9 @@ Commands talk to the server at -url (or PROBITY_URL) with the token
 var alertCommands = []string{"list", "show", "triage", "refer", "dismiss", "resolve"}
 
 func cmdAlert(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, alertUsage)
-		return errUsage
-	}
-	cmd := args[0]
-	switch {
-	case cmd == "-h" || cmd == "-help" || cmd == "--help" || cmd == "help":
-		fmt.Fprint(stdout, alertUsage)
-		return nil
-	case !slices.Contains(alertCommands, cmd):
-		fmt.Fprintf(stderr, "probity alert: unknown command %q\n\n%s", cmd, alertUsage)
-		return errUsage
+	cmd, err := subcommand("alert", alertUsage, func(c string) bool { return slices.Contains(alertCommands, c) }, args, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
 	set, flags := flagSet("alert " + cmd)
 	server := set.String("url", "", "the Probity server's `URL` (default $PROBITY_URL)")
@@ -77,7 +68,6 @@ func cmdAlert(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 	}
 	pos := set.Args()
 	var id int64
-	var err error
 	if cmd == "list" {
 		if len(pos) != 0 {
 			return &usageError{fmt.Sprintf("probity alert list takes no arguments, only flags (%q is extra)", pos[0])}

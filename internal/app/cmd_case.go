@@ -60,21 +60,11 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 func cmdCase(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, caseUsage)
-		return errUsage
+	cmd, err := subcommand("case", caseUsage, func(c string) bool { _, ok := caseCommands[c]; return ok }, args, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
-	cmd := args[0]
-	switch cmd {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, caseUsage)
-		return nil
-	}
-	extra, ok := caseCommands[cmd]
-	if !ok {
-		fmt.Fprintf(stderr, "probity case: unknown command %q\n\n%s", cmd, caseUsage)
-		return errUsage
-	}
+	extra := caseCommands[cmd]
 	set, flags := flagSet("case " + cmd)
 	server := set.String("url", "", "the Probity server's `URL` (default $PROBITY_URL)")
 	asJSON := set.Bool("json", false, "print the server's JSON answer")

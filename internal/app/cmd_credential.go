@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,19 +34,9 @@ at -url (or PROBITY_URL) with the token "probity login" stored.
 `
 
 func cmdCredential(ctx context.Context, args []string, getenv Env, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, credentialUsage)
-		return errUsage
-	}
-	cmd := args[0]
-	switch cmd {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, credentialUsage)
-		return nil
-	case "set", "list", "delete":
-	default:
-		fmt.Fprintf(stderr, "probity credential: unknown command %q\n\n%s", cmd, credentialUsage)
-		return errUsage
+	cmd, err := subcommand("credential", credentialUsage, func(c string) bool { return slices.Contains([]string{"set", "list", "delete"}, c) }, args, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
 	set, flags := flagSet("credential " + cmd)
 	server := set.String("url", "", "the Probity server's `URL` (default $PROBITY_URL)")

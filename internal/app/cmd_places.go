@@ -48,19 +48,11 @@ the server at -url (or PROBITY_URL) with the token "probity login" stored.
 `
 
 func cmdPlaces(ctx context.Context, args []string, getenv Env, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, placesUsage)
-		return errUsage
-	}
-	cmd := args[0]
-	switch cmd {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, placesUsage)
-		return nil
-	case "import", "list", "summary", "delete", "delete-import", "home":
-	default:
-		fmt.Fprintf(stderr, "probity places: unknown command %q\n\n%s", cmd, placesUsage)
-		return errUsage
+	cmd, err := subcommand("places", placesUsage, func(c string) bool {
+		return slices.Contains([]string{"import", "list", "summary", "delete", "delete-import", "home"}, c)
+	}, args, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
 	set, flags := flagSet("places " + cmd)
 	server := set.String("url", "", "the Probity server's `URL` (default $PROBITY_URL)")

@@ -63,18 +63,9 @@ it is.
 var queryCommands = []string{"area", "device", "unmask", "list", "show", "approve", "reject", "run", "results"}
 
 func cmdQuery(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, queryUsage)
-		return errUsage
-	}
-	cmd := args[0]
-	switch {
-	case cmd == "-h" || cmd == "-help" || cmd == "--help" || cmd == "help":
-		fmt.Fprint(stdout, queryUsage)
-		return nil
-	case !slices.Contains(queryCommands, cmd):
-		fmt.Fprintf(stderr, "probity query: unknown command %q\n\n%s", cmd, queryUsage)
-		return errUsage
+	cmd, err := subcommand("query", queryUsage, func(c string) bool { return slices.Contains(queryCommands, c) }, args, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
 	set, flags := flagSet("query " + cmd)
 	server := set.String("url", "", "the Probity server's `URL` (default $PROBITY_URL)")
@@ -111,7 +102,6 @@ func cmdQuery(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 	pos := set.Args()
 	var req query.Request
 	var id int64
-	var err error
 	switch cmd {
 	case "area", "device", "unmask", "list":
 		if len(pos) != 0 {

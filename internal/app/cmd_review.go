@@ -45,18 +45,9 @@ Commands talk to the server at -url (or PROBITY_URL) with the token
 var reviewCommands = []string{"queue", "show", "decide", "bulk"}
 
 func cmdReview(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, reviewUsage)
-		return errUsage
-	}
-	cmd := args[0]
-	switch {
-	case cmd == "-h" || cmd == "-help" || cmd == "--help" || cmd == "help":
-		fmt.Fprint(stdout, reviewUsage)
-		return nil
-	case !slices.Contains(reviewCommands, cmd):
-		fmt.Fprintf(stderr, "probity review: unknown command %q\n\n%s", cmd, reviewUsage)
-		return errUsage
+	cmd, err := subcommand("review", reviewUsage, func(c string) bool { return slices.Contains(reviewCommands, c) }, args, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
 	set, flags := flagSet("review " + cmd)
 	server := set.String("url", "", "the Probity server's `URL` (default $PROBITY_URL)")

@@ -240,3 +240,23 @@ func interspersed(fs *flag.FlagSet, args []string) []string {
 	}
 	return append(append(flags, "--"), pos...)
 }
+
+// subcommand picks the command of a command group (probity GROUP COMMAND
+// …) from args: "" after printing the usage on a request for help, a usage
+// error after saying what is wrong on no command or an unknown one.
+func subcommand(group, usage string, known func(string) bool, args []string, stdout, stderr io.Writer) (string, error) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return "", errUsage
+	}
+	switch cmd := args[0]; {
+	case cmd == "-h" || cmd == "-help" || cmd == "--help" || cmd == "help":
+		fmt.Fprint(stdout, usage)
+		return "", nil
+	case !known(cmd):
+		fmt.Fprintf(stderr, "probity %s: unknown command %q\n\n%s", group, cmd, usage)
+		return "", errUsage
+	default:
+		return cmd, nil
+	}
+}
