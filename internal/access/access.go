@@ -469,7 +469,7 @@ func (s *Service) refused(ctx context.Context, by auth.Principal, rec *store.Que
 		s.d.Logger.Error("query refused on an error", "employee_id", by.ID, "err", rf.cause)
 	}
 	rec.Status, rec.Reasons = query.Refused, rf.reasons
-	if !query.Kind(rec.Kind).Valid() {
+	if !rec.Kind.Valid() {
 		rec.Kind = "invalid"
 	}
 	rec.CaseID, rec.SourceID = f.cs.ID, f.src.ID
@@ -512,7 +512,7 @@ func (s *Service) refused(ctx context.Context, by auth.Principal, rec *store.Que
 
 func (s *Service) recordDecision(ctx context.Context, tx *store.Tx, by auth.Principal, rec *store.QueryRecord, dec policy.Decision, in *policy.Input) error {
 	_, err := s.d.Policies.RecordDecision(ctx, tx, store.DecisionRecord{PersonID: by.PersonID, Actor: by.ID, Component: by.Component,
-		Resource: "query/" + strconv.FormatInt(rec.ID, 10), Input: in, Decision: dec})
+		Resource: querySubject(rec.ID), Input: in, Decision: dec})
 	return err
 }
 
@@ -541,7 +541,7 @@ func (s *Service) append(ctx context.Context, tx *store.Tx, by auth.Principal, t
 		data[k] = v
 	}
 	comp := rec.Component
-	return s.d.Ledger.Append(ctx, tx, ledger.Event{Type: typ, Actor: by.Actor(), Component: comp, Subject: "query/" + strconv.FormatInt(rec.ID, 10), Data: data, Digest: digest})
+	return s.d.Ledger.Append(ctx, tx, ledger.Event{Type: typ, Actor: by.Actor(), Component: comp, Subject: querySubject(rec.ID), Data: data, Digest: digest})
 }
 
 // receipt returns the receipt of an entry, or nil with the error logged:
@@ -609,4 +609,5 @@ func randomSalt() string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+// querySubject is a query's subject in the ledger.
+func querySubject(id int64) string { return "query/" + strconv.FormatInt(id, 10) }

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -144,7 +145,7 @@ func (s *Service) Run(ctx context.Context, by auth.Principal, id int64) (Outcome
 		return Outcome{Query: rec}, fault.New(fault.Precondition, "query %d's approval expired (approvals are valid for %s); submit it again", id, s.d.ApprovalValidity)
 	}
 	var r query.Request
-	if err := jsonUnmarshal(rec.Request, &r); err != nil {
+	if err := json.Unmarshal(rec.Request, &r); err != nil {
 		return Outcome{}, fault.Wrap(err, fault.Internal, "query %d's stored request cannot be read", id)
 	}
 	f, rf := s.gather(ctx, by, r)
@@ -264,7 +265,7 @@ func (s *Service) Results(ctx context.Context, by auth.Principal, id int64) (que
 	err = s.d.DB.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		ref, err = s.d.Ledger.Append(ctx, tx, ledger.Event{Type: "query.results_read", Actor: by.Actor(), Component: rec.Component,
-			Subject: "query/" + itoa(int(id)), Data: map[string]any{"status": string(rec.Status), "result_count": rec.ResultCount}, Digest: digest})
+			Subject: querySubject(id), Data: map[string]any{"status": string(rec.Status), "result_count": rec.ResultCount}, Digest: digest})
 		return err
 	})
 	if err != nil {
@@ -299,7 +300,7 @@ func (s *Service) Purge(ctx context.Context) (int, error) {
 					continue
 				}
 				if _, err := s.d.Ledger.Append(ctx, tx, ledger.Event{Type: "query.results_purged", Actor: actor, Component: p.Component,
-					Subject: "query/" + itoa(int(p.QueryID)), Data: map[string]any{"case": p.CaseNumber, "reason": p.Reason}, Digest: p.Digest}); err != nil {
+					Subject: querySubject(p.QueryID), Data: map[string]any{"case": p.CaseNumber, "reason": p.Reason}, Digest: p.Digest}); err != nil {
 					return err
 				}
 				n++

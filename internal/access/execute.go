@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -269,7 +270,7 @@ func (s *Service) failed(ctx context.Context, by auth.Principal, rec store.Query
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{Query: rec, Message: "query " + itoa(int(rec.ID)) + " failed: " + msg}, fault.New(code, "query %d failed: %s", rec.ID, msg)
+	return Outcome{Query: rec, Message: fmt.Sprintf("query %d failed: %s", rec.ID, msg)}, fault.New(code, "query %d failed: %s", rec.ID, msg)
 }
 
 func approvalsJSON(as []store.Approval) []any {
