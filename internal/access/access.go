@@ -39,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/probity-dev/probity/internal/alerts"
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/cases"
 	"github.com/probity-dev/probity/internal/connector"
@@ -65,6 +66,10 @@ type Screening struct {
 	Withhold bool
 	// Flags are short codes recorded with the query.
 	Flags []string
+	// Alerts are raised in the transaction that records the query's
+	// completion: if they cannot be, the results are neither stored nor
+	// returned.
+	Alerts []alerts.Alert
 }
 
 // A Screener inspects requests before they are decided and results
@@ -84,6 +89,11 @@ type ScreenInput struct {
 	Case      cases.Case
 	Source    privacy.Source
 	Request   query.Checked
+	// DeviceTag is the keyed hash of a device history's or unmasking's
+	// device, the same across cases; "" for area searches.
+	DeviceTag string
+	// At is when the request is submitted, or the query runs.
+	At time.Time
 }
 
 // Deps are the service's collaborators.
@@ -101,6 +111,11 @@ type Deps struct {
 	Connectors Connectors
 	// Screener is the screening hook; nil screens nothing.
 	Screener Screener
+	// Alerts raises the screening's alerts; Reviews opens the review of
+	// every executed query as it completes. Both may be nil (tests of
+	// the path alone); a screening with alerts then fails closed.
+	Alerts  *store.Alerts
+	Reviews *store.Reviews
 	// Limits and Thresholds default to query.DefaultLimits and
 	// query.DefaultThresholds.
 	Limits     query.Limits
@@ -115,7 +130,8 @@ type Deps struct {
 
 // A Service runs queries.
 type Service struct {
-	d Deps
+	d      Deps
+	tagKey []byte // keys device tags
 }
 
 // New returns the query service.
@@ -135,7 +151,11 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d}
+	s := &Service{d: d}
+	if d.Secrets != nil {
+		s.tagKey = d.Secrets.Derive("device-tag")
+	}
+	return s
 }
 
 // An Outcome is what a request came to.
@@ -206,6 +226,7 @@ func (s *Service) Submit(ctx context.Context, by auth.Principal, r query.Request
 	if f.checked.Kind != query.Area && query.IsPseudonym(f.checked.Device) {
 		rec.Device = f.checked.Device
 	}
+	rec.DeviceTag = s.deviceTag(f.src.ID, f.raw)
 	risk, rf := s.assess(ctx, by, f)
 	if rf != nil {
 		return s.refused(ctx, by, &rec, f, rf, nil, &risk)
@@ -377,7 +398,8 @@ func (s *Service) assess(ctx context.Context, by auth.Principal, f facts) (query
 		}
 	}
 	if s.d.Screener != nil {
-		flags, err := s.d.Screener.ScreenRequest(ctx, ScreenInput{Requester: by, Person: f.person, Case: f.cs, Source: f.src, Request: f.checked})
+		flags, err := s.d.Screener.ScreenRequest(ctx, ScreenInput{Requester: by, Person: f.person, Case: f.cs, Source: f.src, Request: f.checked,
+			DeviceTag: s.deviceTag(f.src.ID, f.raw), At: s.d.DB.Now()})
 		if err != nil {
 			// Screening that fails must not let a query through unseen.
 			return risk, &refusal{stage: "error", reasons: []string{"the request could not be screened; try again later"}, cause: err}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/probity-dev/probity/internal/alerts"
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/cases"
 	"github.com/probity-dev/probity/internal/connector"
@@ -70,7 +71,8 @@ func (s *Service) execute(ctx context.Context, by auth.Principal, rec store.Quer
 	// Screening sees pseudonyms only. A screener that fails withholds.
 	var scr Screening
 	if s.d.Screener != nil {
-		in := ScreenInput{QueryID: rec.ID, Requester: by, Person: f.person, Case: f.cs, Source: f.src, Request: f.checked}
+		in := ScreenInput{QueryID: rec.ID, Requester: by, Person: f.person, Case: f.cs, Source: f.src, Request: f.checked,
+			DeviceTag: s.deviceTag(f.src.ID, f.raw), At: s.d.DB.Now()}
 		if scr, err = s.d.Screener.ScreenResult(ctx, in, res); err != nil {
 			s.d.Logger.Error("result screening failed; results withheld", "query", rec.ID, "err", err)
 			scr = Screening{Withhold: true, Flags: []string{"screening_failed"}}
@@ -104,8 +106,22 @@ func (s *Service) execute(ctx context.Context, by auth.Principal, rec store.Quer
 		if len(scr.Flags) > 0 {
 			extra["flags"] = scr.Flags
 		}
+		if ids, err := s.raise(ctx, tx, scr.Alerts); err != nil {
+			return err
+		} else if len(ids) > 0 {
+			refs := make([]any, len(ids))
+			for i, id := range ids {
+				refs[i] = id
+			}
+			extra["alerts"] = refs
+		}
 		var err error
-		ref, err = s.append(ctx, tx, by, typ, &rec, extra, digest)
+		if ref, err = s.append(ctx, tx, by, typ, &rec, extra, digest); err != nil {
+			return err
+		}
+		if s.d.Reviews != nil {
+			_, err = s.d.Reviews.Open(ctx, tx, rec)
+		}
 		return err
 	})
 	if err != nil {
@@ -122,6 +138,22 @@ func (s *Service) execute(ctx context.Context, by auth.Principal, rec store.Quer
 	out.Result = &res
 	out.Message = resultMessage(res)
 	return out, err
+}
+
+// raise raises the screening's alerts in tx.
+func (s *Service) raise(ctx context.Context, tx *store.Tx, as []alerts.Alert) ([]int64, error) {
+	if len(as) > 0 && s.d.Alerts == nil {
+		return nil, fault.New(fault.Internal, "the screening raised alerts, but there is nowhere to raise them")
+	}
+	var ids []int64
+	for _, a := range as {
+		id, err := s.d.Alerts.Raise(ctx, tx, a)
+		if err != nil {
+			return nil, fmt.Errorf("raise a %s alert: %w", a.Detector, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 func resultMessage(res query.Result) string {

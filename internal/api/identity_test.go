@@ -1167,8 +1167,14 @@ func testSharedUse(t *testing.T, ts *testServer, o *org) {
 		before := ts.ledgerSize(t)
 		ts.mustSignIn(t, u, request{header: map[string]string{"User-Agent": "client-B"}})
 		es := ts.entriesSince(t, before)
-		if got := types(es); !slices.Equal(got, []string{"auth.signed_in", "identity.shared_account_suspected"}) {
+		if got := types(es); !slices.Equal(got, []string{"auth.signed_in", "identity.shared_account_suspected", "alert.raised"}) {
 			t.Fatalf("entries %v", got)
+		}
+		if a := es[2]; a.Data["detector"] != "shared_account" || a.Data["severity"] != "medium" || a.Data["person"] != u.EmployeeID || a.Component != "CBP" {
+			t.Errorf("alert recorded as %s", a.raw)
+		}
+		if n := ts.mustQueryInt(t, `SELECT COUNT(*) FROM alerts WHERE person_id = $1 AND detector = 'shared_account' AND status = 'new'`, u.ID); n != 1 {
+			t.Errorf("%d shared-account alerts, want 1", n)
 		}
 		e := es[1]
 		if e.Subject != fmt.Sprintf("person/%d", u.ID) || e.Component != "CBP" || e.Data["kind"] != "concurrent_sessions" || e.Actor.Kind != "system" {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/ledger"
@@ -57,6 +58,10 @@ type Config struct {
 	SMTPPassword  string
 	WebhookURL    string
 	WebhookSecret string
+
+	// clock replaces time.Now for the store and everything that reads
+	// its time (tests only).
+	clock func() time.Time
 
 	// Throttle overrides the sign-in failure limits (tests); zero means the
 	// defaults.

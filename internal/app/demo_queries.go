@@ -10,7 +10,6 @@ import (
 	"github.com/probity-dev/probity/internal/access"
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/fault"
-	"github.com/probity-dev/probity/internal/identity"
 	"github.com/probity-dev/probity/internal/importer/ping"
 	"github.com/probity-dev/probity/internal/ledger"
 	"github.com/probity-dev/probity/internal/query"
@@ -26,6 +25,26 @@ func loadDemoCity(ctx context.Context, srv *Server, cfg synth.Config, w io.Write
 	if err != nil {
 		return err
 	}
+	if err := importDemoCity(ctx, srv, city, w); err != nil {
+		return err
+	}
+	if err := loadDemoPlaces(ctx, srv, city); err != nil {
+		return err
+	}
+	if err := loadDemoQueries(ctx, srv, city); err != nil {
+		return err
+	}
+	rp, err := replayCoworker(ctx, srv, city)
+	if err != nil {
+		return fmt.Errorf("the coworker scenario: %w", err)
+	}
+	fmt.Fprintf(w, "demo city: the coworker scenario ran (queries %d, %d and %d; the last %s)\n",
+		rp.Neighborhood.Query.ID, rp.Home.Query.ID, rp.History.Query.ID, rp.History.Query.Status)
+	return nil
+}
+
+// importDemoCity imports the city's pings into city-cbp, with progress on w.
+func importDemoCity(ctx context.Context, srv *Server, city *synth.City, w io.Writer) error {
 	start := time.Now()
 	// The city streams device by device; the local store imports pings in
 	// time order several times faster (its index is clustered by time), so
@@ -53,7 +72,16 @@ func loadDemoCity(ctx context.Context, srv *Server, cfg synth.Config, w io.Write
 		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(w, "demo city: %d pings of %d devices imported in %s\n", stats.Inserted, len(city.Devices()), time.Since(start).Round(time.Millisecond))
-	return loadDemoQueries(ctx, srv, city)
+	// The demo's analyst has read the source's rules of behavior.
+	analyst, err := demoPrincipal(ctx, srv, "cbp-analyst1")
+	if err != nil {
+		return err
+	}
+	rules, err := srv.Identity.CurrentRules(ctx, "source:city-cbp")
+	if err != nil || len(rules) != 1 {
+		return fmt.Errorf("rules of city-cbp: %v", err)
+	}
+	return srv.Identity.Acknowledge(ctx, analyst, rules[0].Key, rules[0].Version)
 }
 
 // timeOrdered is a list of pings read in order.
@@ -72,44 +100,24 @@ func (t *timeOrdered) Next() (ping.Ping, error) {
 // demo's CBP analyst would: an area search around an agency facility, a
 // device history of one device it found (under the case's court order),
 // and a week-long search that waits for the supervisor's approval. A query
-// the policies send for approval at the time the demo runs (off hours,
-// say) is approved by the analyst's supervisor and then run.
+// sent for approval (it touches the facility, or the demo runs off hours)
+// is approved by the analyst's supervisor, and by CBP's privacy officer
+// when critical, and then run.
 func loadDemoQueries(ctx context.Context, srv *Server, city *synth.City) error {
-	principal := func(id string) (auth.Principal, error) {
-		p, err := srv.Identity.PersonByEmployeeID(ctx, id)
-		if err != nil {
-			return auth.Principal{}, fmt.Errorf("demo person %s: %w", id, err)
-		}
-		grants, err := srv.Identity.Grants(ctx, p.ID)
-		return identity.Principal(p, grants), err
-	}
-	analyst, err := principal("cbp-analyst1")
+	analyst, err := demoPrincipal(ctx, srv, "cbp-analyst1")
 	if err != nil {
 		return err
 	}
-	sup, err := principal("cbp-sup")
+	sup, err := demoPrincipal(ctx, srv, "cbp-sup")
 	if err != nil {
 		return err
 	}
-	rules, err := srv.Identity.CurrentRules(ctx, "source:city-cbp")
-	if err != nil || len(rules) != 1 {
-		return fmt.Errorf("rules of city-cbp: %v", err)
-	}
-	if err := srv.Identity.Acknowledge(ctx, analyst, rules[0].Key, rules[0].Version); err != nil {
+	cpo, err := demoPrincipal(ctx, srv, "cbp-privacy")
+	if err != nil {
 		return err
 	}
 	run := func(r query.Request) (access.Outcome, error) {
-		out, err := srv.Queries.Submit(ctx, analyst, r)
-		if err != nil {
-			return out, err
-		}
-		if out.Query.Status == query.AwaitingApproval && out.Query.Tier < query.Critical {
-			if _, err := srv.Queries.Decide(ctx, sup, out.Query.ID, true, "Within the case's scope."); err != nil {
-				return out, err
-			}
-			return srv.Queries.Run(ctx, analyst, out.Query.ID)
-		}
-		return out, nil
+		return runApproved(ctx, srv, analyst, []auth.Principal{sup, cpo}, r)
 	}
 	start, _ := city.Window()
 	fac := city.Facilities()[0]

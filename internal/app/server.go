@@ -23,6 +23,7 @@ import (
 	"github.com/probity-dev/probity/internal/auth"
 	"github.com/probity-dev/probity/internal/authn"
 	"github.com/probity-dev/probity/internal/credentials"
+	"github.com/probity-dev/probity/internal/detect"
 	"github.com/probity-dev/probity/internal/fault"
 	"github.com/probity-dev/probity/internal/identity"
 	"github.com/probity-dev/probity/internal/ledger"
@@ -102,7 +103,7 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 			return nil, err
 		}
 	}
-	if s.DB, err = store.Open(ctx, store.Options{DSN: cfg.DB, Logger: log}); err != nil {
+	if s.DB, err = store.Open(ctx, store.Options{DSN: cfg.DB, Logger: log, Clock: cfg.clock}); err != nil {
 		return nil, err
 	}
 	keys, origin, err := s.ledgerKeys(ctx)
@@ -151,14 +152,16 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 	if err := s.openPolicy(ctx); err != nil {
 		return nil, err
 	}
+	s.Alerts = s.DB.Alerts(s.DB.Notifications(notifyChannels(cfg)...))
+	s.Reviews = s.DB.Reviews(s.Alerts)
 	s.Queries = access.New(access.Deps{
 		DB: s.DB, Ledger: s.Ledger, Identity: s.Identity, Privacy: s.Privacy, Cases: s.Cases, Queries: s.DB.Queries(),
 		Policies: s.Policies, Policy: s.Policy, Settings: s.Settings, Secrets: secrets,
 		Connectors: newConnectors(s.DB.Telemetry(), s.Credentials, log),
-		Logger:     log,
+		Screener:   access.Detectors(detect.New(s.PlacesIndex, s.DB.Activity(), detect.Config{})),
+		Alerts:     s.Alerts, Reviews: s.Reviews,
+		Logger: log,
 	})
-	s.Alerts = s.DB.Alerts(s.DB.Notifications(notifyChannels(cfg)...))
-	s.Reviews = s.DB.Reviews(s.Alerts)
 	if s.Notifier, err = newDispatcher(cfg, s.Alerts.Notifications(), s.publicBase, log); err != nil {
 		return nil, err
 	}
@@ -427,7 +430,7 @@ func route(a *api.API, w *web.Web) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
-		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/ledger/"), p == "/healthz", p == "/readyz", p == "/metrics":
+		case strings.HasPrefix(p, "/api/"), p == "/ledger/checkpoint", strings.HasPrefix(p, "/ledger/tile/"), p == "/healthz", p == "/readyz", p == "/metrics":
 			a.ServeHTTP(rw, r)
 		default:
 			w.ServeHTTP(rw, r)

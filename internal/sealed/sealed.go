@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -27,8 +28,9 @@ const (
 
 // A Key seals and opens secrets.
 type Key struct {
-	id   [idLen]byte
-	aead cipher.AEAD
+	id      [idLen]byte
+	aead    cipher.AEAD
+	derived [sha256.Size]byte // the root of keys derived for other purposes
 }
 
 // ErrOpen reports a sealed value that does not open: a wrong key, a value
@@ -74,7 +76,20 @@ func newKey(raw []byte) (*Key, error) {
 	k := &Key{aead: aead}
 	sum := sha256.Sum256(append([]byte("probity secrets key id\x00"), raw...))
 	copy(k.id[:], sum[:])
+	mac := hmac.New(sha256.New, raw)
+	mac.Write([]byte("probity derived keys v1"))
+	mac.Sum(k.derived[:0])
 	return k, nil
+}
+
+// Derive returns a 32-byte key for purpose (e.g. "device-tag"), derived
+// from the secrets key one way: the same key and purpose always give the
+// same key, different purposes unrelated keys, and a derived key reveals
+// nothing of the secrets key. A new secrets key derives new keys.
+func (k *Key) Derive(purpose string) []byte {
+	mac := hmac.New(sha256.New, k.derived[:])
+	mac.Write([]byte(purpose))
+	return mac.Sum(nil)
 }
 
 // ID returns a short public identifier of the key, to tell keys apart.

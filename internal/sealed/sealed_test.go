@@ -75,3 +75,25 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestKey_Derive(t *testing.T) {
+	a, err := ParseKey(GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseKey(GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := a.Derive("device-tag")
+	switch {
+	case len(x) != 32:
+		t.Fatalf("derived %d bytes, want 32", len(x))
+	case !bytes.Equal(x, a.Derive("device-tag")):
+		t.Fatal("the same purpose derived two keys")
+	case bytes.Equal(x, a.Derive("other")):
+		t.Fatal("two purposes derived the same key")
+	case bytes.Equal(x, b.Derive("device-tag")):
+		t.Fatal("two secrets keys derived the same key")
+	}
+}

@@ -27,16 +27,19 @@ func (db *DB) Queries() *Queries { return &Queries{db: db} }
 
 // A QueryRecord is a stored query.
 type QueryRecord struct {
-	ID            int64
-	PersonID      int64
-	EmployeeID    string
-	Component     string // the requester's component
-	CaseID        int64  // 0 when the case named does not exist
-	CaseNumber    string
-	SourceID      int64 // 0 when the source named does not exist
-	SourceName    string
-	Kind          query.Kind
-	Device        string // the pseudonym a device history or unmasking is about
+	ID         int64
+	PersonID   int64
+	EmployeeID string
+	Component  string // the requester's component
+	CaseID     int64  // 0 when the case named does not exist
+	CaseNumber string
+	SourceID   int64 // 0 when the source named does not exist
+	SourceName string
+	Kind       query.Kind
+	Device     string // the pseudonym a device history or unmasking is about
+	// DeviceTag is a keyed hash of that device's raw identifier, the same
+	// across cases (see [access] for how it is made); "" for area searches.
+	DeviceTag     string
 	Status        query.Status
 	Tier          query.Tier
 	Request       json.RawMessage
@@ -54,7 +57,7 @@ type QueryRecord struct {
 }
 
 const queryColumns = `id, person_id, employee_id, component, case_id, case_number, source_id, source_name, kind, device, status, tier,
-	request, request_digest, decision, risk, reasons, break_glass, result_count, result_digest, created_at, updated_at, completed_at, purged_at`
+	request, request_digest, decision, risk, reasons, break_glass, result_count, result_digest, created_at, updated_at, completed_at, purged_at, device_tag`
 
 func scanQuery(row scanner) (QueryRecord, error) {
 	var q QueryRecord
@@ -62,7 +65,7 @@ func scanQuery(row scanner) (QueryRecord, error) {
 	var request, decision, risk, reasons string
 	var completed, purged sql.NullTime
 	err := row.Scan(&q.ID, &q.PersonID, &q.EmployeeID, &q.Component, &caseID, &q.CaseNumber, &sourceID, &q.SourceName, &q.Kind, &q.Device, &q.Status, &q.Tier,
-		&request, &q.RequestDigest, &decision, &risk, &reasons, &q.BreakGlass, &q.ResultCount, &q.ResultDigest, &q.CreatedAt, &q.UpdatedAt, &completed, &purged)
+		&request, &q.RequestDigest, &decision, &risk, &reasons, &q.BreakGlass, &q.ResultCount, &q.ResultDigest, &q.CreatedAt, &q.UpdatedAt, &completed, &purged, &q.DeviceTag)
 	if err != nil {
 		return q, err
 	}
@@ -97,11 +100,11 @@ func (s *Queries) Insert(ctx context.Context, tx *Tx, q *QueryRecord) error {
 		q.CompletedAt = tx.Now
 	}
 	return tx.QueryRow(ctx, `INSERT INTO queries (person_id, employee_id, component, case_id, case_number, source_id, source_name, kind, device, status, tier,
-		request, request_digest, decision, risk, reasons, break_glass, result_count, result_digest, created_at, updated_at, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
+		request, request_digest, decision, risk, reasons, break_glass, result_count, result_digest, created_at, updated_at, completed_at, device_tag)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id`,
 		q.PersonID, q.EmployeeID, q.Component, nullInt(q.CaseID), q.CaseNumber, nullInt(q.SourceID), q.SourceName, string(q.Kind), q.Device, string(q.Status), int(q.Tier),
 		string(q.Request), q.RequestDigest, jsonText(q.Decision), jsonText(q.Risk), reasonsText(q.Reasons), q.BreakGlass, q.ResultCount, q.ResultDigest,
-		tx.Now, tx.Now, nullTime(q.CompletedAt)).Scan(&q.ID)
+		tx.Now, tx.Now, nullTime(q.CompletedAt), q.DeviceTag).Scan(&q.ID)
 }
 
 // Update stores a query's new status, decision, risk, reasons and result

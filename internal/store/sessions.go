@@ -15,7 +15,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/probity-dev/probity/internal/alerts"
 	"github.com/probity-dev/probity/internal/auth"
+	"github.com/probity-dev/probity/internal/detect"
 	"github.com/probity-dev/probity/internal/fault"
 	"github.com/probity-dev/probity/internal/identity"
 	"github.com/probity-dev/probity/internal/ledger"
@@ -303,6 +305,19 @@ func (s *Identity) StartSession(ctx context.Context, personID int64, method, add
 			if err := s.record(ctx, tx, SystemActor, "identity.shared_account_suspected", p.Component, personSubject(personID), map[string]any{
 				"kind": sig.Kind, "explanation": sig.Explanation, "evidence": sig.Evidence,
 			}); err != nil {
+				return err
+			}
+			if p.Component == "" {
+				continue // department staff: no component privacy office to triage it; the ledger holds it
+			}
+			evidence := map[string]any{"signal": sig.Kind, "employee_id": p.EmployeeID, "session": ref}
+			for k, v := range sig.Evidence {
+				evidence[k] = v
+			}
+			alertEv, _ := json.Marshal(evidence)
+			if _, err := s.db.Alerts(nil).Raise(ctx, tx, alerts.Alert{Detector: detect.SharedAccount, Severity: alerts.Medium, Component: p.Component,
+				PersonID: personID, Explanation: "The account of " + p.EmployeeID + " may be used by more than one person: " + sig.Explanation +
+					" Every query must be made by a named individual; a shared account defeats that.", Evidence: alertEv}); err != nil {
 				return err
 			}
 		}
