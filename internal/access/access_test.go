@@ -650,6 +650,44 @@ func TestWithheldAndScreeningFailure(t *testing.T) {
 			t.Fatalf("privacy officer review: %v", err)
 		}
 		e.verify(t, rc, "query.results_read")
+		// The privacy officer decides: the withholding upheld, then the
+		// results released to the requester.
+		const note = "Reviewed with the case agent; the device belongs to the suspect."
+		wid := out.Query.ID
+		for _, tc := range []struct {
+			name string
+			who  string
+			note string
+			code fault.Code
+		}{
+			{"ErrRequester", "cbp-analyst", note, fault.Forbidden},
+			{"ErrSupervisor", "cbp-head", note, fault.Forbidden},
+			{"ErrShortNote", "cbp-cpo", "fine", fault.Invalid},
+			{"ErrOtherComponent", "ice-cpo", note, fault.NotFound},
+		} {
+			if _, err := e.svc.ReviewWithheld(ctx, e.As[tc.who], wid, true, tc.note); fault.CodeOf(err) != tc.code {
+				t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
+			}
+		}
+		rec, err := e.svc.ReviewWithheld(ctx, e.As["cbp-cpo"], wid, false, "Held until the professional responsibility office has looked.")
+		if err != nil || rec.Status != query.Withheld {
+			t.Fatalf("uphold: %v %+v", err, rec)
+		}
+		if _, _, err := e.svc.Results(ctx, e.As["cbp-analyst"], wid); fault.CodeOf(err) != fault.Forbidden {
+			t.Fatalf("requester read upheld results: %v", err)
+		}
+		if rec, err = e.svc.ReviewWithheld(ctx, e.As["cbp-cpo2"], wid, true, note); err != nil || rec.Status != query.Completed {
+			t.Fatalf("release: %v %+v", err, rec)
+		}
+		if res, _, err := e.svc.Results(ctx, e.As["cbp-analyst"], wid); err != nil || len(res.Pings) != 4 {
+			t.Fatalf("requester reads released results: %v", err)
+		}
+		if _, err := e.svc.ReviewWithheld(ctx, e.As["cbp-cpo"], wid, true, note); fault.CodeOf(err) != fault.Conflict {
+			t.Errorf("released twice: %v", err)
+		}
+		if es := e.Entries(t, "query.withholding_upheld", "query.released"); len(es) != 2 || es[1].Digest != ledger.PayloadDigest([]byte(note)) || es[1].Actor.ID != "cbp-cpo2" {
+			t.Errorf("decisions recorded as %+v", es)
+		}
 		// A request screener that fails refuses the query (fail closed).
 		e.scr.err = errors.New("zones unavailable")
 		if _, err := e.svc.Submit(ctx, e.As["cbp-analyst"], e.area()); fault.CodeOf(err) != fault.Unavailable {

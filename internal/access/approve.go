@@ -241,7 +241,7 @@ func (s *Service) Results(ctx context.Context, by auth.Principal, id int64) (que
 	}
 	switch {
 	case rec.Status == query.Completed && rec.PersonID == by.PersonID && by.Kind == ledger.ActorUser:
-	case rec.Status == query.Withheld && rec.PersonID != by.PersonID && holdsIn(by, auth.ComponentPrivacyOfficer, rec.Component):
+	case rec.Status == query.Withheld && rec.PersonID != by.PersonID && (holdsIn(by, auth.ComponentPrivacyOfficer, rec.Component) || by.HasRole(auth.DepartmentPrivacyOfficer)):
 	case rec.Status == query.Withheld && rec.PersonID == by.PersonID:
 		return query.Result{}, nil, fault.New(fault.Forbidden, "results withheld pending privacy review")
 	case !rec.Status.Final() || rec.ResultDigest == "":

@@ -32,6 +32,9 @@ func (a *API) queryRoutes() []Route {
 		{Method: "POST", Pattern: "/api/v1/queries/{id}/reject", Perm: auth.ApprovalsDecide, Handler: a.decideQuery(false)},
 		{Method: "POST", Pattern: "/api/v1/queries/{id}/run", Perm: auth.DataAccess, Handler: a.runQuery},
 		{Method: "GET", Pattern: "/api/v1/queries/{id}/results", Perm: auth.DataAccess, Handler: a.queryResults},
+		// A privacy officer reviews results a detector withheld.
+		{Method: "GET", Pattern: "/api/v1/queries/{id}/withheld-results", Perm: auth.AlertsManage, Handler: a.queryResults},
+		{Method: "POST", Pattern: "/api/v1/queries/{id}/withheld", Perm: auth.AlertsManage, Handler: a.reviewWithheld},
 	}
 }
 
@@ -235,6 +238,28 @@ func (a *API) decideQuery(approve bool) func(http.ResponseWriter, *http.Request,
 		}
 		return writeJSON(w, http.StatusOK, map[string]any{"query": toQueryJSON(q, false)})
 	}
+}
+
+func (a *API) reviewWithheld(w http.ResponseWriter, r *http.Request, by auth.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Release *bool  `json:"release"`
+		Note    string `json:"note"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Release == nil {
+		return fault.New(fault.Invalid, "release: true to release the results to the requester, false to uphold the withholding")
+	}
+	q, err := a.deps.Queries.ReviewWithheld(r.Context(), by, id, *body.Release, body.Note)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"query": toQueryJSON(q, false)})
 }
 
 func (a *API) runQuery(w http.ResponseWriter, r *http.Request, by auth.Principal) error {

@@ -56,6 +56,13 @@ func (m *matrix) queryCases() []matrixCase {
 			deciders = append(deciders, a)
 		}
 	}
+	alertManagers := m.anywhere(auth.ComponentPrivacyOfficer, auth.DepartmentPrivacyOfficer, auth.OPRIntake)
+	var withheldDeciders []string
+	for _, a := range m.anywhere(auth.ComponentPrivacyOfficer, auth.DepartmentPrivacyOfficer) {
+		if slices.Contains(viewers, a) {
+			withheldDeciders = append(withheldDeciders, a)
+		}
+	}
 	now := time.Now().UTC()
 	invalid := fmt.Sprintf(`{"kind":"area","case":"CBP-2026-0001","source":"mx-none","justification":"too short","circle":{"lat":38.9,"lon":-77.03,"radius_m":100},"from":%q,"to":%q}`,
 		now.Add(-time.Hour).Format(time.RFC3339), now.Format(time.RFC3339))
@@ -68,6 +75,12 @@ func (m *matrix) queryCases() []matrixCase {
 		// Only the requester runs a query, and only an approved one.
 		{name: "run a refused query", method: "POST", path: q + "/run", ok: http.StatusConflict, allow: []string{"cbp-analyst"}, want: each(forbid, without(analysts, []string{"cbp-analyst"}))},
 		{name: "a refused query's results", method: "GET", path: q + "/results", ok: http.StatusNotFound, allow: analysts},
+		// Privacy officers (and OPR intake, who manage alerts) review
+		// withheld results: a refused query has none; deciding on it is a
+		// conflict for those who may see it.
+		{name: "a refused query's withheld results", method: "GET", path: q + "/withheld-results", ok: http.StatusNotFound, allow: alertManagers},
+		{name: "release a refused query's results", method: "POST", path: q + "/withheld", body: `{"release":true,"note":"authorization matrix: not withheld"}`,
+			ok: http.StatusConflict, allow: withheldDeciders, want: each(http.StatusNotFound, without(alertManagers, withheldDeciders))},
 
 		// The pages: for those who use data; the others are refused, and
 		// those not signed in sent to sign in. A form without its token is

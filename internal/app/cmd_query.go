@@ -47,6 +47,11 @@ Commands:
   run ID                  run your approved query
   results ID              a completed query's results again (the reading is
                           recorded)
+  withheld ID             a privacy officer reads results a detector withheld
+                          (the reading is recorded)
+  release ID -note TEXT   a privacy officer releases withheld results to the
+                          requester
+  uphold ID -note TEXT    … or keeps them withheld, saying why
 
 Times are RFC 3339 (2026-11-01T08:00:00Z) or a date (2026-11-01, midnight UTC
 at its start); the window is from its start up to, not including, its end.
@@ -60,7 +65,7 @@ it is.
 `
 
 // queryCommands are the commands of probity query.
-var queryCommands = []string{"area", "device", "unmask", "list", "show", "approve", "reject", "run", "results"}
+var queryCommands = []string{"area", "device", "unmask", "list", "show", "approve", "reject", "run", "results", "withheld", "release", "uphold"}
 
 func cmdQuery(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	cmd, err := subcommand("query", queryUsage, func(c string) bool { return slices.Contains(queryCommands, c) }, args, stdout, stderr)
@@ -82,9 +87,11 @@ func cmdQuery(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		caseNo = set.String("case", "", "only the queries of this case `number`")
 	case "approve", "reject":
 		reason = set.String("reason", "", "the `reason` for the record (required to reject)")
+	case "release", "uphold":
+		reason = set.String("note", "", "why, for the record (at least 20 characters)")
 	}
 	switch cmd {
-	case "area", "device", "unmask", "run", "results":
+	case "area", "device", "unmask", "run", "results", "withheld":
 		receipt = set.String("receipt", "", "write the answer's ledger receipt to this `file`, for probity ledger verify -receipt")
 	}
 	set.Usage = func() {
@@ -122,6 +129,9 @@ func cmdQuery(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		if cmd == "reject" && strings.TrimSpace(*reason) == "" {
 			return &usageError{"give the reason for the rejection: probity query reject ID -reason TEXT"}
 		}
+		if (cmd == "release" || cmd == "uphold") && strings.TrimSpace(*reason) == "" {
+			return &usageError{fmt.Sprintf("say why: probity query %s ID -note TEXT", cmd)}
+		}
 	}
 	if receipt != nil && *receipt != "" {
 		if err := checkWritable(*receipt); err != nil {
@@ -148,7 +158,11 @@ func cmdQuery(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 	case "run":
 		return q.run(ctx, id)
 	case "results":
-		return q.results(ctx, id)
+		return q.results(ctx, id, "results")
+	case "withheld":
+		return q.results(ctx, id, "withheld-results")
+	case "release", "uphold":
+		return q.reviewWithheld(ctx, id, cmd == "release", *reason)
 	}
 	return nil
 }
@@ -476,13 +490,13 @@ func (q *queryCmd) saveReceipt(rc *ledger.Receipt) error {
 	return nil
 }
 
-func (q *queryCmd) results(ctx context.Context, id int64) error {
+func (q *queryCmd) results(ctx context.Context, id int64, which string) error {
 	var out struct {
 		QueryID int64           `json:"query_id"`
 		Result  query.Result    `json:"result"`
 		Receipt *ledger.Receipt `json:"receipt"`
 	}
-	if err := q.get(ctx, fmt.Sprintf("api/v1/queries/%d/results", id), &out); err != nil {
+	if err := q.get(ctx, fmt.Sprintf("api/v1/queries/%d/%s", id, which), &out); err != nil {
 		return err
 	}
 	if !q.json {
@@ -604,6 +618,23 @@ func (q *queryCmd) show(ctx context.Context, id int64) error {
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// reviewWithheld releases a query's withheld results, or upholds the
+// withholding.
+func (q *queryCmd) reviewWithheld(ctx context.Context, id int64, release bool, note string) error {
+	var resp struct {
+		Query cliQuery `json:"query"`
+	}
+	if err := q.post(ctx, fmt.Sprintf("api/v1/queries/%d/withheld", id), map[string]any{"release": release, "note": note}, &resp); err != nil || q.json {
+		return err
+	}
+	if release {
+		_, err := fmt.Fprintf(q.out, "query %d's results are released to its requester %s\n", resp.Query.ID, resp.Query.EmployeeID)
+		return err
+	}
+	_, err := fmt.Fprintf(q.out, "query %d's results stay withheld from its requester %s\n", resp.Query.ID, resp.Query.EmployeeID)
+	return err
 }
 
 func (q *queryCmd) decide(ctx context.Context, id int64, action, reason string) error {
