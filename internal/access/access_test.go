@@ -156,6 +156,7 @@ func (s *screener) ScreenResult(_ context.Context, in access.ScreenInput, res qu
 type env struct {
 	*storetest.PrivacyOrg
 	svc     *access.Service
+	deps    access.Deps
 	conn    *fakeConn
 	scr     *screener
 	src     privacy.Source
@@ -221,9 +222,10 @@ func newEnv(t testing.TB, d store.Dialect) *env {
 		}
 	}
 	e.conn.pings = append(e.conn.pings, fakePing{dev: "ad-id-far", t: e.now.Add(-time.Hour), lat: 39.5, lon: -76.0})
-	e.svc = access.New(access.Deps{DB: o.DB, Ledger: o.Ledger, Identity: o.Ids, Privacy: o.Privacy, Cases: e.cases, Queries: e.queries,
+	e.deps = access.Deps{DB: o.DB, Ledger: o.Ledger, Identity: o.Ids, Privacy: o.Privacy, Cases: e.cases, Queries: e.queries,
 		Policies: pols, Policy: eng, Settings: settings.NewService(o.DB.Settings()), Secrets: key, Connectors: e.conn, Screener: e.scr,
-		Timeout: 2 * time.Second, Logger: storetest.Logger()})
+		Timeout: 2 * time.Second, Logger: storetest.Logger()}
+	e.svc = access.New(e.deps)
 	return e
 }
 

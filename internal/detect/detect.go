@@ -175,6 +175,7 @@ type Detectors struct {
 
 	mu    sync.Mutex
 	peers map[peerKey]baselines // by component and day; past days do not change
+	zones sync.Map              // time zone name → *time.Location
 }
 
 type peerKey struct {
@@ -242,12 +243,12 @@ func (d *Detectors) Result(ctx context.Context, in Input, res query.Result) ([]F
 
 func (d *Detectors) offDuty(in Input) (Finding, bool) {
 	s := in.Requester.Schedule
-	if s.TimeZone == "" || s.OnDuty(in.At) {
+	if s.TimeZone == "" {
 		return Finding{}, false
 	}
-	loc, err := time.LoadLocation(s.TimeZone)
-	if err != nil {
-		loc = time.UTC
+	loc := d.location(s.TimeZone)
+	if onDuty(s, in.At.In(loc)) {
+		return Finding{}, false
 	}
 	local := in.At.In(loc)
 	return Finding{Detector: OffDuty, Severity: alerts.Low, Flag: query.FlagOffHours,
@@ -255,6 +256,34 @@ func (d *Detectors) offDuty(in Input) (Finding, bool) {
 			in.Requester.EmployeeID, local.Format("Mon 2 Jan 15:04 MST"), scheduleText(s)),
 		Evidence: map[string]any{"at": in.At.UTC().Format(time.RFC3339), "local": local.Format(time.RFC3339), "schedule": scheduleText(s)},
 	}, true
+}
+
+// location returns the named time zone, loaded once (loading reads the
+// zone database); UTC for a name that does not load.
+func (d *Detectors) location(name string) *time.Location {
+	if loc, ok := d.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	d.zones.Store(name, loc)
+	return loc
+}
+
+// onDuty is [identity.Schedule.OnDuty] for a time already in the
+// schedule's zone.
+func onDuty(s identity.Schedule, local time.Time) bool {
+	m := local.Hour()*60 + local.Minute()
+	day := local.Weekday()
+	if s.End > s.Start {
+		return slices.Contains(s.Days, day) && m >= s.Start && m < s.End
+	}
+	if m >= s.Start {
+		return slices.Contains(s.Days, day)
+	}
+	return m < s.End && slices.Contains(s.Days, (day+6)%7)
 }
 
 func scheduleText(s identity.Schedule) string {
