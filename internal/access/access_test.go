@@ -486,12 +486,26 @@ func TestApprovalFlow(t *testing.T) {
 		if _, err := e.svc.Decide(ctx, e.As["cbp-head"], id, false, "short"); fault.CodeOf(err) != fault.Invalid {
 			t.Errorf("rejected without a reason: %v", err)
 		}
+		// The query waits for the supervisor above, and for nobody else.
+		for who, want := range map[string]bool{"cbp-head": true, "cbp-analyst": false, "cbp-cpo": false, "ice-cpo": false} {
+			waiting, err := e.svc.Awaiting(ctx, e.As[who])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := slices.ContainsFunc(waiting, func(q store.QueryRecord) bool { return q.ID == id })
+			if got != want || e.svc.MayDecide(ctx, e.As[who], id) != want {
+				t.Errorf("%s: waiting for them %v, may decide %v; want %v", who, got, e.svc.MayDecide(ctx, e.As[who], id), want)
+			}
+		}
 		rec, err := e.svc.Decide(ctx, e.As["cbp-head"], id, true, "")
 		if err != nil || rec.Status != query.Approved {
 			t.Fatalf("approve: %v %+v", err, rec)
 		}
 		if _, err := e.svc.Run(ctx, e.As["cbp-head"], id); fault.CodeOf(err) != fault.Forbidden {
 			t.Errorf("the approver ran it: %v", err)
+		}
+		if e.svc.MayDecide(ctx, e.As["cbp-head"], id) {
+			t.Error("the supervisor may decide again on an approved query")
 		}
 		out, err = e.svc.Run(ctx, e.As["cbp-analyst"], id)
 		if err != nil || out.Query.Status != query.Completed || len(out.Result.Devices) != 5 {

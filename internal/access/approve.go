@@ -45,29 +45,15 @@ func (s *Service) Decide(ctx context.Context, by auth.Principal, id int64, appro
 		if !s.maySee(ctx, by, rec) {
 			return fault.New(fault.NotFound, "there is no query %d you may see", id)
 		}
-		if rec.PersonID == by.PersonID {
-			return fault.New(fault.Forbidden, "nobody approves their own query")
-		}
-		if identity.IsAbove(chain, rec.PersonID, by.PersonID) {
-			return fault.New(fault.Forbidden, "nobody approves a query of someone above them in their chain")
-		}
-		if rec.Status != query.AwaitingApproval {
-			return fault.New(fault.Conflict, "query %d is %s, not awaiting approval", id, strings.ReplaceAll(string(rec.Status), "_", " "))
-		}
 		have, err := s.d.Queries.Approvals(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		required := requiredCapacities(rec.Tier)
-		var capacity string
-		switch {
-		case by.HasRole(auth.Supervisor) && identity.IsAbove(chain, by.PersonID, rec.PersonID) && !hasDecision(have, capSupervisor):
-			capacity = capSupervisor
-		case slices.Contains(required, capPrivacy) && by.CanIn(auth.ApprovalsDecide, rec.Component) && holdsIn(by, auth.ComponentPrivacyOfficer, rec.Component) && !hasDecision(have, capPrivacy):
-			capacity = capPrivacy
-		default:
-			return fault.New(fault.Forbidden, "query %d needs approval by %s; you are not one of them, or your decision is already in", id, approversText(rec.Tier))
+		capacity, err := capacityOf(by, rec, chain, have)
+		if err != nil {
+			return err
 		}
+		required := requiredCapacities(rec.Tier)
 		a := store.Approval{QueryID: id, PersonID: by.PersonID, EmployeeID: by.ID, Capacity: capacity, Decision: "approved", Reason: reason}
 		if !approve {
 			a.Decision = "rejected"
@@ -92,6 +78,64 @@ func (s *Service) Decide(ctx context.Context, by auth.Principal, id int64, appro
 		return err
 	})
 	return rec, err
+}
+
+// capacityOf returns the capacity in which by decides on rec, given the
+// decisions already in, or why by may not.
+func capacityOf(by auth.Principal, rec store.QueryRecord, chain identity.Chain, have []store.Approval) (string, error) {
+	switch {
+	case rec.PersonID == by.PersonID:
+		return "", fault.New(fault.Forbidden, "nobody approves their own query")
+	case identity.IsAbove(chain, rec.PersonID, by.PersonID):
+		return "", fault.New(fault.Forbidden, "nobody approves a query of someone above them in their chain")
+	case rec.Status != query.AwaitingApproval:
+		return "", fault.New(fault.Conflict, "query %d is %s, not awaiting approval", rec.ID, strings.ReplaceAll(string(rec.Status), "_", " "))
+	case by.HasRole(auth.Supervisor) && identity.IsAbove(chain, by.PersonID, rec.PersonID) && !hasDecision(have, capSupervisor):
+		return capSupervisor, nil
+	case slices.Contains(requiredCapacities(rec.Tier), capPrivacy) && by.CanIn(auth.ApprovalsDecide, rec.Component) && holdsIn(by, auth.ComponentPrivacyOfficer, rec.Component) && !hasDecision(have, capPrivacy):
+		return capPrivacy, nil
+	}
+	return "", fault.New(fault.Forbidden, "query %d needs approval by %s; you are not one of them, or your decision is already in", rec.ID, approversText(rec.Tier))
+}
+
+// Awaiting returns the queries waiting for by's decision, oldest first.
+func (s *Service) Awaiting(ctx context.Context, by auth.Principal) ([]store.QueryRecord, error) {
+	if by.Kind != ledger.ActorUser || by.PersonID == 0 || !by.Can(auth.ApprovalsDecide) {
+		return []store.QueryRecord{}, nil
+	}
+	qs, err := s.List(ctx, by, true, store.QueryFilter{Status: query.AwaitingApproval})
+	if err != nil {
+		return nil, err
+	}
+	chain := s.d.Identity.Chain(ctx)
+	out := []store.QueryRecord{}
+	for _, q := range slices.Backward(qs) {
+		have, err := s.d.Queries.Approvals(ctx, nil, q.ID)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := capacityOf(by, q, chain, have); err == nil {
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+// MayDecide reports whether by may now approve or reject query id.
+func (s *Service) MayDecide(ctx context.Context, by auth.Principal, id int64) bool {
+	if by.Kind != ledger.ActorUser || by.PersonID == 0 || !by.Can(auth.ApprovalsDecide) {
+		return false
+	}
+	rec, err := s.d.Queries.Get(ctx, nil, id, false)
+	if err != nil || !s.maySee(ctx, by, rec) {
+		return false
+	}
+	have, err := s.d.Queries.Approvals(ctx, nil, id)
+	if err != nil {
+		return false
+	}
+	_, err = capacityOf(by, rec, s.d.Identity.Chain(ctx), have)
+	return err == nil
 }
 
 func holdsIn(p auth.Principal, r auth.Role, component string) bool {
