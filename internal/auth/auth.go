@@ -109,6 +109,24 @@ const (
 	// them, scoped by component; auditors read how many there are.
 	PlacesManage Permission = "places.manage" // import, list and delete places; set and clear employees' homes
 	PlacesRead   Permission = "places.read"   // counts of places and homes, and the imports
+
+	// Mobile-app releases: apps and their scan policies, releases, the
+	// scans imported into them and their findings, contractors'
+	// deliverables, risk exceptions and the release gate, all scoped by
+	// component. The security officer (ISSO) owns them; who may import
+	// each scan type and triage its findings is further narrowed by the
+	// roles the app's scan policy names. Nobody approves an exception they
+	// requested nor a release they submitted. A component privacy officer
+	// may triage findings when a policy names them a reviewer (mobile
+	// analysis reports permissions and trackers) and reads the rest;
+	// auditors read everything.
+	ReleasesRead      Permission = "releases.read"      // apps, policies, releases, scans, findings, deliverables, gate decisions
+	AppsManage        Permission = "apps.manage"        // register and change apps; write their scan policies
+	ReleasesSubmit    Permission = "releases.submit"    // record a release (version, build, artifact digest) and deliver its documents
+	ScansImport       Permission = "scans.import"       // import scan reports and SBOMs into a release
+	FindingsTriage    Permission = "findings.triage"    // triage findings and request risk exceptions
+	ExceptionsApprove Permission = "exceptions.approve" // approve or reject someone else's risk exception
+	ReleasesApprove   Permission = "releases.approve"   // approve a release through the gate (never one's own submission)
 )
 
 // A Role is a set of permissions held in a component or department-wide.
@@ -161,11 +179,11 @@ func (r Role) Title() string {
 var rolePermissions = map[Role][]Permission{
 	Analyst:                  {DataAccess, InventoryRead},
 	Supervisor:               {PeopleRead, RecertRead, RecertAttest, ApprovalsDecide, TrainingRead, ComplianceRead, InventoryRead, PolicyRead, CasesRead, CasesManage, ReviewsRead},
-	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAWrite, PIAReview, PCRManage, PolicyRead, PolicyPropose, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead},
-	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAApprove, PCRManage, PolicyRead, PolicyPropose, PolicyApprove, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead},
-	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide, ProgramRead, InventoryRead, InventoryManage, PIAWrite, CredentialsManage},
+	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAWrite, PIAReview, PCRManage, PolicyRead, PolicyPropose, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead, ReleasesRead, FindingsTriage},
+	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAApprove, PCRManage, PolicyRead, PolicyPropose, PolicyApprove, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead, ReleasesRead},
+	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide, ProgramRead, InventoryRead, InventoryManage, PIAWrite, CredentialsManage, ReleasesRead, AppsManage, ReleasesSubmit, ScansImport, FindingsTriage, ExceptionsApprove, ReleasesApprove},
 	OPRIntake:                {PeopleRead, SignalsRead, AlertsRead, AlertsManage},
-	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ProgramRead, InventoryRead, PolicyRead, CasesRead, ReviewsRead, AlertsRead, PlacesRead},
+	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ProgramRead, InventoryRead, PolicyRead, CasesRead, ReviewsRead, AlertsRead, PlacesRead, ReleasesRead},
 	Administrator:            {SettingsRead, SettingsWrite, LedgerCheckpoint, PeopleRead, PeopleManage, PeopleLock, RolesGrant, RecertManage, RecertRead, SessionsRevoke, TrainingManage, TrainingRead},
 }
 
