@@ -267,7 +267,7 @@ func testQueryArea(t *testing.T, o *queryOrg) {
 	if en.Subject != fmt.Sprintf("query/%d", a.Query.ID) || en.Actor.ID != o.analyst.EmployeeID || en.Data["case"] != o.caseNo {
 		t.Errorf("the entry: %+v", en)
 	}
-	if got := types(ts.entriesSince(t, before)); !slices.Equal(got, []string{"query.started", "query.completed"}) {
+	if got := types(ts.entriesSince(t, before)); !slices.Equal(got, []string{"query.started", "query.completed", "review.opened"}) {
 		t.Errorf("the search recorded %v", got)
 	}
 
