@@ -99,6 +99,13 @@ type Deps struct {
 	Alerts  *store.Alerts
 	// Places is the store of protected places and employees' homes.
 	Places *store.Places
+	// Basemaps is the store of basemap layers maps are drawn over.
+	Basemaps *store.Basemaps
+	// Releases is the store of the mobile-app release gate; MaxScanReport
+	// the largest scan report or document it accepts (0:
+	// [DefaultMaxScanReport]).
+	Releases      *store.Releases
+	MaxScanReport int64
 	// PublicURL is the server's base URL as people reach it, ending in "/"
 	// (for enrolment links).
 	PublicURL string
@@ -127,6 +134,8 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.reviewRoutes()...)
 	a.routes = append(a.routes, a.alertRoutes()...)
 	a.routes = append(a.routes, a.placesRoutes()...)
+	a.routes = append(a.routes, a.basemapRoutes()...)
+	a.routes = append(a.routes, a.releaseRoutes()...)
 	for _, r := range a.routes {
 		a.mux.Handle(r.Method+" "+r.Pattern, a.adapt(r))
 	}

@@ -111,6 +111,8 @@ type matrix struct {
 	caseFx *caseFixture
 	// review holds the reviews' and alerts' targets.
 	review *reviewFixture
+	// release holds the release gate's targets.
+	release *releaseFixture
 	// results are the answers so far.
 	results []result
 }
@@ -206,6 +208,7 @@ func mustMatrix(t *testing.T, d store.Dialect) *matrix {
 	m.query = mustQueryFixture(t, m)
 	m.caseFx = mustCaseFixture(t, m)
 	m.review = mustReviewFixture(t, m)
+	m.release = mustReleaseFixture(t, m)
 	return m
 }
 
@@ -618,7 +621,7 @@ func (m *matrix) cases() []matrixCase {
 			allow: m.anywhere(auth.ComponentPrivacyOfficer, auth.DepartmentPrivacyOfficer, auth.SecurityOfficer, auth.OPRIntake, auth.Auditor)},
 
 		// The pages. Public pages treat a refused credential as none.
-		{name: "home", method: "GET", path: "/", ok: http.StatusSeeOther, allow: m.signedIn(), want: each(seeLogin, m.outsiders())},
+		{name: "home", method: "GET", path: "/", ok: allow, allow: m.signedIn(), want: each(seeLogin, m.outsiders())},
 		{name: "sign-in page", method: "GET", path: "/login", ok: allow, allow: m.outsiders(), want: each(http.StatusSeeOther, m.signedIn())},
 		{name: "sign in, unknown account", method: "POST", path: "/login", form: true,
 			prep: func(_ *testing.T, _ *principal) (string, string) {
@@ -644,7 +647,12 @@ func (m *matrix) cases() []matrixCase {
 	cases = append(cases, m.caseCases()...)
 	cases = append(cases, m.credentialCases()...)
 	cases = append(cases, m.reviewCases()...)
+	cases = append(cases, m.releaseCases()...)
 	cases = append(cases, m.placesCases()...)
+	cases = append(cases, m.basemapCases()...)
+	cases = append(cases, m.ledgerPageCases()...)
+	cases = append(cases, m.rolePageCases()...)
+	cases = append(cases, m.privacyPageCases()...)
 	return cases
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"testing"
 
@@ -104,6 +105,32 @@ func (m *matrix) reviewCases() []matrixCase {
 	for _, action := range []string{"triage", "refer", "dismiss", "resolve"} {
 		cases = append(cases, matrixCase{name: action + " a resolved alert", method: "POST", path: al + "/" + action, body: note,
 			ok: http.StatusConflict, allow: []string{"cbp-cpo", "dpo", "dpo-token"}, want: step})
+	}
+	// The pages: the same people as the API's routes; those not signed
+	// in are sent to sign in, and a form without its token is refused
+	// whoever sends it.
+	page := func(want map[string]int) map[string]int {
+		out := maps.Clone(want)
+		if out == nil {
+			out = map[string]int{}
+		}
+		maps.Copy(out, each(seeLogin, m.outsiders()))
+		return out
+	}
+	rp, ap := fmt.Sprintf("/reviews/%d", m.review.queryID), fmt.Sprintf("/alerts/%d", m.review.alertID)
+	cases = append(cases,
+		matrixCase{name: "review queue page", method: "GET", path: "/reviews", ok: allow, allow: m.anywhere(auth.Supervisor, auth.ComponentPrivacyOfficer, auth.DepartmentPrivacyOfficer, auth.Auditor), want: page(nil)},
+		matrixCase{name: "review page", method: "GET", path: rp, ok: allow, allow: reviewViewers, want: page(notSeen(m.selves(), reviewViewers))},
+		matrixCase{name: "decide a review page without its token", method: "POST", path: rp + "/decide", form: true, body: "decision=appropriate",
+			ok: forbid, allow: m.signedIn(), want: page(nil)},
+		matrixCase{name: "bulk-decide page without its token", method: "POST", path: "/reviews", form: true, body: "decision=appropriate",
+			ok: forbid, allow: m.signedIn(), want: page(nil)},
+		matrixCase{name: "alerts page", method: "GET", path: "/alerts", ok: allow, allow: alertReaders, want: page(nil)},
+		matrixCase{name: "alert page", method: "GET", path: ap, ok: allow, allow: alertViewers, want: page(notSeen(alertReaders, alertViewers))},
+	)
+	for _, action := range []string{"triage", "refer", "dismiss", "resolve"} {
+		cases = append(cases, matrixCase{name: action + " an alert page without its token", method: "POST", path: ap + "/" + action, form: true, body: "note=matrix",
+			ok: forbid, allow: m.signedIn(), want: page(nil)})
 	}
 	return cases
 }

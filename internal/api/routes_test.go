@@ -257,13 +257,13 @@ func checkSecurityHeaders(t *testing.T, label string, r response) {
 // allow their own styles and images, everything else nothing.
 func csp(r response) string {
 	if r.path != "" && !isProgramPath(r.path) {
-		return "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+		return "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	}
 	return "default-src 'none'; frame-ancestors 'none'"
 }
 
 func isProgramPath(p string) bool {
-	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/ledger/") || p == "/healthz" || p == "/readyz" || p == "/metrics"
+	return strings.HasPrefix(p, "/api/") || p == "/ledger/checkpoint" || strings.HasPrefix(p, "/ledger/tile/") || p == "/healthz" || p == "/readyz" || p == "/metrics"
 }
 
 // checkDenial checks a 401 or 403: JSON error shape under /api/v1, plain

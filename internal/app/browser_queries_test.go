@@ -160,7 +160,7 @@ func TestServer_BrowserQueries(t *testing.T) {
 	a.do(chromedp.SendKeys(chromedp.ID("account"), employeeID), chromedp.SendKeys(chromedp.ID("password"), password))
 	a.load(chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)))
 	a.do(chromedp.SendKeys(chromedp.ID("code"), phone.code(t)))
-	if status := a.load(chromedp.Click(chromedp.CSS(`form[action="/login/code"] button[type=submit]`))); status != 200 || a.path() != "/account" {
+	if status := a.load(chromedp.Click(chromedp.CSS(`form[action="/login/code"] button[type=submit]`))); status != 200 || a.path() != "/" {
 		t.Fatalf("sign in: status %d at %s: %s", status, a.path(), a.alert())
 	}
 

@@ -292,11 +292,11 @@ func TestServer_BrowserSignIn(t *testing.T) {
 			t.Fatalf("after the password: status %d at %s: %s", status, b.path(), b.alert())
 		}
 		b.do(chromedp.SendKeys(chromedp.ID("code"), secondFactor))
-		if status := b.load(chromedp.Click(chromedp.CSS(`form[action="/login/code"] button[type=submit]`))); status != 200 || b.path() != "/account" {
+		if status := b.load(chromedp.Click(chromedp.CSS(`form[action="/login/code"] button[type=submit]`))); status != 200 || b.path() != "/" {
 			t.Fatalf("after the code: status %d at %s: %s", status, b.path(), b.alert())
 		}
-		if h := b.heading(); h != "Your account" {
-			t.Fatalf("heading %q, want the account page", h)
+		if h := b.heading(); !strings.HasPrefix(h, "Welcome, ") {
+			t.Fatalf("heading %q, want the home page", h)
 		}
 	}
 
@@ -348,8 +348,8 @@ func TestServer_BrowserSignIn(t *testing.T) {
 	if !t.Run("SignIn", func(t *testing.T) {
 		a.t = t
 		signIn(t, a, phone.code(t))
-		if got := a.text("main table td"); got != name {
-			t.Errorf("account page names %q, want %q", got, name)
+		if got := a.heading(); got != "Welcome, "+name {
+			t.Errorf("the home page greets %q, want %q", got, "Welcome, "+name)
 		}
 	}) {
 		return
@@ -480,7 +480,7 @@ func TestServer_BrowserSignIn(t *testing.T) {
 		}
 		// The sign-in goes on: a recovery code finishes it.
 		a.do(chromedp.SendKeys(chromedp.ID("code"), recovery[0]))
-		if status := a.load(chromedp.Click(chromedp.CSS(`main form button[type=submit]`))); status != 200 || a.path() != "/account" {
+		if status := a.load(chromedp.Click(chromedp.CSS(`main form button[type=submit]`))); status != 200 || a.path() != "/" {
 			t.Fatalf("recovery code after wrong codes: status %d at %s: %s", status, a.path(), a.alert())
 		}
 	}) {

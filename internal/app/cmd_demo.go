@@ -149,6 +149,9 @@ func loadDemo(ctx context.Context, srv *Server) error {
 	if err := loadDemoCases(ctx, srv); err != nil {
 		return fmt.Errorf("cases: %w", err)
 	}
+	if err := loadDemoReleases(ctx, srv); err != nil {
+		return fmt.Errorf("releases: %w", err)
+	}
 	_, _, err := srv.Ledger.Publish(ctx)
 	return err
 }

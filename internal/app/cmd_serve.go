@@ -10,7 +10,7 @@ import (
 
 var serverFlags = []string{"config", "data", "addr", "db", "origin", "ledger-key", "secrets-key", "public-url", "password-blocklist", "log-level", "log-format", "tls-cert", "tls-key",
 	"oidc-issuer", "oidc-client-id", "oidc-employee-id-claim", "oidc-scopes", "oidc-trust-mfa", "piv-ca",
-	"smtp-relay", "smtp-from", "smtp-starttls", "smtp-username", "webhook-url"}
+	"smtp-relay", "smtp-from", "smtp-starttls", "smtp-username", "webhook-url", "scan-max-bytes"}
 
 func cmdServe(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	set, flags := flagSet("serve", serverFlags...)

@@ -58,6 +58,9 @@ type Config struct {
 	SMTPPassword  string
 	WebhookURL    string
 	WebhookSecret string
+	// ScanMaxBytes is the largest scan report or release document the API
+	// accepts.
+	ScanMaxBytes string
 
 	// clock replaces time.Now for the store and everything that reads
 	// its time (tests only).
@@ -106,6 +109,7 @@ func options() []option {
 		{name: "smtp-starttls", env: "PROBITY_SMTP_STARTTLS", usage: "notifications: true to require STARTTLS with the relay, false to send in the clear (a relay on this host)", def: "true", field: func(c *Config) *string { return &c.SMTPStartTLS }, check: oneOf("true", "false")},
 		{name: "smtp-username", env: "PROBITY_SMTP_USERNAME", usage: "notifications: the `user` to authenticate to the relay as (with PROBITY_SMTP_PASSWORD)", field: func(c *Config) *string { return &c.SMTPUsername }},
 		{name: "webhook-url", env: "PROBITY_WEBHOOK_URL", usage: "notifications: the `URL` that receives a signed POST per notification (with PROBITY_WEBHOOK_SECRET)", field: func(c *Config) *string { return &c.WebhookURL }, check: checkWebhookURL},
+		{name: "scan-max-bytes", env: "PROBITY_SCAN_MAX_BYTES", usage: "the largest scan report or release document accepted, in `bytes`", def: "67108864", field: func(c *Config) *string { return &c.ScanMaxBytes }, check: checkPositive},
 		{name: "oidc-client-secret", env: "PROBITY_OIDC_CLIENT_SECRET", secret: true, field: func(c *Config) *string { return &c.OIDCClientSecret }},
 		{name: "smtp-password", env: "PROBITY_SMTP_PASSWORD", secret: true, field: func(c *Config) *string { return &c.SMTPPassword }},
 		{name: "webhook-secret", env: "PROBITY_WEBHOOK_SECRET", secret: true, field: func(c *Config) *string { return &c.WebhookSecret }, check: checkWebhookSecret},
@@ -153,6 +157,17 @@ func checkOrigin(s string) error {
 		return nil
 	}
 	return ledger.ValidateOrigin(s)
+}
+
+// checkPositive accepts a positive whole number, or nothing (the default).
+func checkPositive(s string) error {
+	if s == "" {
+		return nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err != nil || n <= 0 {
+		return fmt.Errorf("must be a positive whole number, not %q", s)
+	}
+	return nil
 }
 
 func checkToken(s string) error {

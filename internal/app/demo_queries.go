@@ -28,6 +28,9 @@ func loadDemoCity(ctx context.Context, srv *Server, cfg synth.Config, w io.Write
 	if err := importDemoCity(ctx, srv, city, w); err != nil {
 		return err
 	}
+	if err := loadDemoBasemap(ctx, srv, city); err != nil {
+		return err
+	}
 	if err := loadDemoPlaces(ctx, srv, city); err != nil {
 		return err
 	}

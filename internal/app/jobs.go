@@ -12,6 +12,7 @@ import (
 	"github.com/probity-dev/probity/internal/identity"
 	"github.com/probity-dev/probity/internal/ledger"
 	"github.com/probity-dev/probity/internal/store"
+	"github.com/probity-dev/probity/internal/storewatch"
 )
 
 // jobs runs Probity's scheduled work: suspending inactive accounts,
@@ -37,6 +38,23 @@ type jobs struct {
 	reviews                      *store.Reviews
 	reviewEvery, breakGlassEvery time.Duration
 	cancelReviews                context.CancelFunc
+	// releases, when set, ends the risk exceptions of the release gate
+	// whose expiry has passed (reopening their findings) every run.
+	releases *store.Releases
+	// storeWatch, when set, reads the watched apps' store listings every
+	// hour and raises an alert for each published version without an
+	// approved release.
+	storeWatch *storewatch.Watcher
+}
+
+// newStoreWatch returns the store watch over the release gate's apps,
+// raising its alerts through al.
+func newStoreWatch(rs *store.Releases, al *store.Alerts, log *slog.Logger) (*storewatch.Watcher, error) {
+	client, err := storewatch.NewClient(storewatch.ClientConfig{})
+	if err != nil {
+		return nil, err
+	}
+	return storewatch.NewWatcher(storewatch.Config{Apps: rs.StoreWatch(al), Client: client, Logger: log})
 }
 
 func newJobs(log *slog.Logger, ids *store.Identity, queries *access.Service) *jobs {
@@ -63,6 +81,9 @@ func (j *jobs) Start(ctx context.Context) {
 		}
 	}()
 	j.startReviews(ctx)
+	if j.storeWatch != nil {
+		j.storeWatch.Start(ctx)
+	}
 	if j.queries == nil {
 		return
 	}
@@ -163,6 +184,13 @@ func (j *jobs) RunOnce(ctx context.Context) {
 	} else if n > 0 {
 		j.log.Info("suspended roles not recertified in time", "count", n)
 	}
+	if j.releases != nil {
+		if n, err := j.releases.ExpireExceptions(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			j.log.Error("expire risk exceptions", "expired", n, "err", err)
+		} else if n > 0 {
+			j.log.Info("expired risk exceptions; their findings are open again", "expired", n)
+		}
+	}
 }
 
 // Close stops the jobs and waits for a run in progress.
@@ -177,6 +205,9 @@ func (j *jobs) Close() {
 	}
 	if j.cancelReviews != nil {
 		j.cancelReviews()
+	}
+	if j.storeWatch != nil {
+		j.storeWatch.Close()
 	}
 	j.wg.Wait()
 }

@@ -40,10 +40,17 @@ Usage:
   probity credential set|list|delete   vendor credentials, sealed at once and never shown again
   probity places   import|list|summary|delete|delete-import|home
                                     protected places screened against every query; employees' homes
+  probity basemap  import|list|delete
+                                    the basemap layers maps are drawn over (GeoJSON, TopoJSON)
   probity review   queue|show|decide|bulk
                                     supervisory review of every executed query
   probity alert    list|show|triage|refer|dismiss|resolve
                                     misuse alerts: triage, referral to professional responsibility
+  probity app      list|create|show|policy
+                                    mobile apps under the release gate and their scan policies
+  probity scan     import FILE -release ID   import a SARIF, MobSF, CycloneDX or SPDX report
+  probity release  list|create|show|findings|triage|approve|check
+                                    releases, their findings and the gate; check for build pipelines
   probity backup   [flags] DEST     copy the SQLite database consistently while it is in use
   probity version                   print the version
 
@@ -103,6 +110,14 @@ func MainIO(ctx context.Context, args []string, getenv Env, stdin io.Reader, std
 		err, cmd = cmdCredential(ctx, rest, getenv, stdin, stdout, stderr), "credential "+firstOr(rest, "")
 	case "places":
 		err, cmd = cmdPlaces(ctx, rest, getenv, stdin, stdout, stderr), "places "+firstOr(rest, "")
+	case "basemap":
+		err, cmd = cmdBasemap(ctx, rest, getenv, stdout, stderr), "basemap "+firstOr(rest, "")
+	case "app":
+		err, cmd = cmdApp(ctx, rest, getenv, stdout, stderr), "app "+firstOr(rest, "")
+	case "scan":
+		err, cmd = cmdScan(ctx, rest, getenv, stdout, stderr), "scan "+firstOr(rest, "")
+	case "release":
+		err, cmd = cmdRelease(ctx, rest, getenv, stdout, stderr), "release "+firstOr(rest, "")
 	case "logout":
 		err = cmdLogout(ctx, rest, getenv, stdout, stderr)
 	case "demo-codes":

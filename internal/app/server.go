@@ -57,6 +57,8 @@ type Server struct {
 	// PlacesIndex is their screening index, kept current.
 	Places      *store.Places
 	PlacesIndex *PlacesIndex
+	// Basemaps are the layers maps are drawn over.
+	Basemaps *store.Basemaps
 	// Notifier delivers the notifications' outbox (email, webhook).
 	Notifier *notify.Dispatcher
 	Authn    *authn.Service
@@ -145,6 +147,7 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 	s.Program = s.DB.Program()
 	s.Privacy = s.DB.Privacy()
 	s.Cases = s.DB.Cases()
+	s.Basemaps = s.DB.Basemaps()
 	if s.Places, s.PlacesIndex, err = openPlaces(ctx, s.DB, secrets, log); err != nil {
 		return nil, err
 	}
@@ -188,6 +191,9 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 		Reviews:        s.Reviews,
 		Alerts:         s.Alerts,
 		Places:         s.Places,
+		Basemaps:       s.Basemaps,
+		Releases:       s.DB.Releases(),
+		MaxScanReport:  scanMaxBytes(cfg),
 		Authn:          s.Authn,
 		PublicURL:      cfg.PublicURL,
 		Auth:           s.Authn,
@@ -202,7 +208,11 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 	if s.clientCAs, err = loadClientCAs(cfg); err != nil {
 		return nil, err
 	}
-	s.Web, err = web.New(web.Deps{Authn: s.Authn, Identity: s.Identity, Queries: s.Queries, Logger: log, OIDC: s.OIDC, PIV: s.clientCAs != nil})
+	s.Web, err = web.New(web.Deps{Authn: s.Authn, Identity: s.Identity, Queries: s.Queries, Reviews: s.Reviews, Alerts: s.Alerts, Logger: log, OIDC: s.OIDC, PIV: s.clientCAs != nil,
+		Ledger: s.Ledger, LedgerAnchor: keys.Signing.VerifierKey, LedgerMAC: keys.MAC,
+		Basemaps: s.Basemaps, Places: s.Places,
+		Privacy: s.Privacy, Policies: s.Policies, Policy: s.Policy,
+		Cases: s.Cases, Health: &web.Health{Ready: s.ready, Database: s.DB.Dialect().String(), Channels: notifyChannels(cfg), Settings: s.Settings}})
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +222,10 @@ func OpenServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, e
 	s.PlacesIndex.Start(ctx)
 	s.jobs = newJobs(log, s.Identity, s.Queries)
 	s.jobs.reviews = s.Reviews
+	s.jobs.releases = s.DB.Releases()
+	if s.jobs.storeWatch, err = newStoreWatch(s.jobs.releases, s.Alerts, log); err != nil {
+		return nil, err
+	}
 	s.jobs.Start(ctx)
 	s.Notifier.Start(ctx)
 	return s, nil
@@ -398,6 +412,9 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) Close() error {
 	if s.ln != nil && s.http == nil {
 		s.ln.Close()
+	}
+	if s.Web != nil {
+		s.Web.Close()
 	}
 	if s.jobs != nil {
 		s.jobs.Close()

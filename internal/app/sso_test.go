@@ -153,11 +153,12 @@ func testSingleSignOn(t *testing.T, d store.Dialect) {
 
 	t.Run("OKTrustedSecondFactor", func(t *testing.T) {
 		prov.Set(oidctest.Behaviour{Claims: map[string]any{"preferred_username": "alice", "amr": []string{"pwd", "hwk"}}})
-		status, final, body := newBrowser(t, nil).get(base + "/auth/oidc/start")
-		if status != http.StatusOK || final.Path != "/account" || !strings.Contains(body, "Alice Analyst") {
-			t.Fatalf("ended at %s with status %d, want Alice's account page:\n%.2000s", final, status, body)
+		b := newBrowser(t, nil)
+		status, final, body := b.get(base + "/auth/oidc/start")
+		if status != http.StatusOK || final.Path != "/" || !strings.Contains(body, "Alice Analyst") {
+			t.Fatalf("ended at %s with status %d, want Alice's home page:\n%.2000s", final, status, body)
 		}
-		if !strings.Contains(body, "oidc (this one)") {
+		if _, _, body = b.get(base + "/account"); !strings.Contains(body, "oidc (this one)") {
 			t.Errorf("the account page does not show this session as a single sign-on one:\n%.3000s", body)
 		}
 	})
@@ -171,8 +172,8 @@ func testSingleSignOn(t *testing.T, d store.Dialect) {
 		}
 		code, _ := authn.TOTPCode(secret, time.Now())
 		status, final, body := b.post(base+"/login/code", url.Values{"code": {code}})
-		if status != http.StatusOK || final.Path != "/account" || !strings.Contains(body, "Alice Analyst") {
-			t.Fatalf("ended at %s with status %d, want Alice's account page:\n%.2000s", final, status, body)
+		if status != http.StatusOK || final.Path != "/" || !strings.Contains(body, "Alice Analyst") {
+			t.Fatalf("ended at %s with status %d, want Alice's home page:\n%.2000s", final, status, body)
 		}
 	})
 
@@ -240,7 +241,7 @@ func testSingleSignOn(t *testing.T, d store.Dialect) {
 
 		owner.c.CheckRedirect = nil
 		status, final, body := owner.get(callback)
-		if status != http.StatusOK || final.Path != "/account" || !strings.Contains(body, "Alice Analyst") {
+		if status != http.StatusOK || final.Path != "/" || !strings.Contains(body, "Alice Analyst") {
 			t.Fatalf("the browser that started: ended at %s with status %d:\n%.2000s", final, status, body)
 		}
 		// The state is used up.
@@ -353,11 +354,12 @@ func testPIV(t *testing.T, d store.Dialect) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			card := p.cards.MustIssue(t, tc.card)
-			status, final, body := newBrowser(t, p.transport(&card)).get(base + "/auth/piv")
-			if status != http.StatusOK || final.Path != "/account" || !strings.Contains(body, tc.who) {
-				t.Fatalf("ended at %s with status %d, want %s's account page:\n%.2000s", final, status, tc.who, body)
+			b := newBrowser(t, p.transport(&card))
+			status, final, body := b.get(base + "/auth/piv")
+			if status != http.StatusOK || final.Path != "/" || !strings.Contains(body, tc.who) {
+				t.Fatalf("ended at %s with status %d, want %s's home page:\n%.2000s", final, status, tc.who, body)
 			}
-			if !strings.Contains(body, "piv (this one)") {
+			if _, _, body = b.get(base + "/account"); !strings.Contains(body, "piv (this one)") {
 				t.Errorf("the account page does not show this session as a PIV one")
 			}
 		})

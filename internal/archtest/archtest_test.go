@@ -58,7 +58,7 @@ func TestPackageDocs(t *testing.T) {
 }
 
 // domain packages hold rules; HTTP and SQL are adapters at the edges.
-var domain = []string{"auth", "fault", "identity", "ledger", "settings", "program", "privacy", "policy", "geo", "cases", "query", "connector", "places", "review", "alerts", "detect", "scan", "release"}
+var domain = []string{"auth", "fault", "identity", "ledger", "settings", "program", "privacy", "policy", "geo", "cases", "query", "connector", "places", "review", "alerts", "detect", "scan", "release", "basemap", "mapsvg"}
 
 // TestDomainImports checks that domain packages reach neither net/http nor
 // database/sql, even indirectly.

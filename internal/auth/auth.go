@@ -127,6 +127,11 @@ const (
 	FindingsTriage    Permission = "findings.triage"    // triage findings and request risk exceptions
 	ExceptionsApprove Permission = "exceptions.approve" // approve or reject someone else's risk exception
 	ReleasesApprove   Permission = "releases.approve"   // approve a release through the gate (never one's own submission)
+
+	// Basemap layers, which maps are drawn over: installation-wide and not
+	// sensitive. Administrators and privacy officers import, replace and
+	// delete them; everyone signed in sees them on maps.
+	BasemapsManage Permission = "basemaps.manage" // import, replace and delete basemap layers
 )
 
 // A Role is a set of permissions held in a component or department-wide.
@@ -179,12 +184,12 @@ func (r Role) Title() string {
 var rolePermissions = map[Role][]Permission{
 	Analyst:                  {DataAccess, InventoryRead},
 	Supervisor:               {PeopleRead, RecertRead, RecertAttest, ApprovalsDecide, TrainingRead, ComplianceRead, InventoryRead, PolicyRead, CasesRead, CasesManage, ReviewsRead},
-	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAWrite, PIAReview, PCRManage, PolicyRead, PolicyPropose, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead, ReleasesRead, FindingsTriage},
-	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAApprove, PCRManage, PolicyRead, PolicyPropose, PolicyApprove, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead, ReleasesRead},
+	ComponentPrivacyOfficer:  {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAWrite, PIAReview, PCRManage, PolicyRead, PolicyPropose, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead, ReleasesRead, FindingsTriage, BasemapsManage},
+	DepartmentPrivacyOfficer: {PeopleRead, PeopleLock, SessionsRevoke, RulesManage, TrainingManage, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ApprovalsDecide, RecertRead, RecertAttest, ProgramRead, ProgramManage, InventoryRead, InventoryManage, PIAApprove, PCRManage, PolicyRead, PolicyPropose, PolicyApprove, PolicyTest, CasesRead, ReviewsRead, AlertsRead, AlertsManage, PlacesManage, PlacesRead, ReleasesRead, BasemapsManage},
 	SecurityOfficer:          {PeopleRead, SignalsRead, AuditTrailRead, ApprovalsDecide, ProgramRead, InventoryRead, InventoryManage, PIAWrite, CredentialsManage, ReleasesRead, AppsManage, ReleasesSubmit, ScansImport, FindingsTriage, ExceptionsApprove, ReleasesApprove},
 	OPRIntake:                {PeopleRead, SignalsRead, AlertsRead, AlertsManage},
 	Auditor:                  {LedgerEntriesRead, LedgerCheckpoint, SettingsRead, PeopleRead, RecertRead, TrainingRead, SignalsRead, ComplianceRead, AuditTrailRead, ProgramRead, InventoryRead, PolicyRead, CasesRead, ReviewsRead, AlertsRead, PlacesRead, ReleasesRead},
-	Administrator:            {SettingsRead, SettingsWrite, LedgerCheckpoint, PeopleRead, PeopleManage, PeopleLock, RolesGrant, RecertManage, RecertRead, SessionsRevoke, TrainingManage, TrainingRead},
+	Administrator:            {SettingsRead, SettingsWrite, LedgerCheckpoint, PeopleRead, PeopleManage, PeopleLock, RolesGrant, RecertManage, RecertRead, SessionsRevoke, TrainingManage, TrainingRead, BasemapsManage},
 }
 
 // PermissionsOf returns the permissions a role grants.

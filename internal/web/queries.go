@@ -153,6 +153,8 @@ type queryFormData struct {
 	Problem, Field string
 	// Recorded is the ID of the query as recorded, when it was.
 	Recorded int64
+	// Map is the map to draw the area on.
+	Map *mapView
 }
 
 // Bad reports whether the problem is about the field with this id.
@@ -161,7 +163,7 @@ func (d queryFormData) Bad(field string) bool { return d.Problem != "" && d.Fiel
 func (w *Web) newQuery(rw http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	now := time.Now().UTC().Truncate(time.Minute)
 	f := queryForm{Shape: "circle", From: now.Add(-24 * time.Hour).Format(dateTimeLocal), To: now.Add(time.Minute).Format(dateTimeLocal)}
-	return w.render(rw, http.StatusOK, "query_new", view{Title: "New query", Person: w.person(r, p), Data: queryFormData{queryForm: f, CSRF: formToken(r)}})
+	return w.render(rw, http.StatusOK, "query_new", view{Title: "New query", Person: w.person(r, p), Data: queryFormData{queryForm: f, CSRF: formToken(r), Map: w.drawMap(r, p, f)}})
 }
 
 // formProblem is a form that cannot become a request, with the field at
@@ -275,6 +277,7 @@ func (w *Web) submitQuery(rw http.ResponseWriter, r *http.Request, p auth.Princi
 	}
 	d := queryFormData{queryForm: f, CSRF: formToken(r)}
 	again := func(status int) error {
+		d.Map = w.drawMap(r, p, f)
 		return w.render(rw, status, "query_new", view{Title: "New query", Person: w.person(r, p), Data: d})
 	}
 	req, bad := f.request()
@@ -337,6 +340,10 @@ type queryPageData struct {
 	Revealed      string
 	ResultProblem string
 	ResultCount   int
+	// Map shows the query's area and, for a device history, its pings;
+	// result is the result read for the page.
+	Map    *mapView
+	result *query.Result
 }
 
 func (w *Web) showQuery(rw http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -409,12 +416,13 @@ func (w *Web) queryPage(rw http.ResponseWriter, r *http.Request, p auth.Principa
 			}
 		}
 	}
+	d.Map = w.queryMap(r, p, q.ID, req, d.result)
 	return w.render(rw, status, "query", view{Title: fmt.Sprintf("Query %d", q.ID), Person: w.person(r, p), Error: problem, Data: d})
 }
 
 // fill puts a result's rows in the page.
 func (d *queryPageData) fill(res query.Result) {
-	d.ResultKind, d.Revealed = res.Kind, res.Revealed
+	d.ResultKind, d.Revealed, d.result = res.Kind, res.Revealed, &res
 	for _, x := range res.Devices {
 		d.Devices = append(d.Devices, deviceRow{Device: x.Device, FirstSeen: timeText(x.FirstSeen), LastSeen: timeText(x.LastSeen), Pings: x.Pings})
 	}

@@ -17,8 +17,10 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pquerna/otp"
 
@@ -27,6 +29,8 @@ import (
 	"github.com/probity-dev/probity/internal/authn"
 	"github.com/probity-dev/probity/internal/fault"
 	"github.com/probity-dev/probity/internal/identity"
+	"github.com/probity-dev/probity/internal/ledger"
+	"github.com/probity-dev/probity/internal/policy"
 	"github.com/probity-dev/probity/internal/store"
 )
 
@@ -46,6 +50,37 @@ type Deps struct {
 	OIDC *authn.OIDC
 	// Queries is the audited query path.
 	Queries *access.Service
+	// Reviews and Alerts are the supervisory reviews of executed queries
+	// and the misuse alerts.
+	Reviews *store.Reviews
+	Alerts  *store.Alerts
+	// Clock tells the time the SLA countdowns count from; time.Now when
+	// nil.
+	Clock func() time.Time
+	// Ledger is the ledger the auditor's pages read and verify.
+	// LedgerAnchor is the verifier key verification trusts (the ledger
+	// key file's; without it, the one the database names), and LedgerMAC
+	// checks records' MACs; both may be empty.
+	Ledger       *store.Ledger
+	LedgerAnchor string
+	LedgerMAC    ledger.MACKey
+	// Basemaps are the layers maps are drawn over; Places the protected
+	// places, drawn on maps only for those who manage them. Either may
+	// be nil: maps are then drawn without them.
+	Basemaps *store.Basemaps
+	Places   *store.Places
+	// Privacy is the privacy inventory (data sources and their gate,
+	// PTAs, PIAs); Policies the policy set versions and their workflow;
+	// Policy the engine deciding under the sets in force. Without them
+	// their pages are not served.
+	Privacy  *store.Privacy
+	Policies *store.Policies
+	Policy   *policy.Engine
+	// Cases are the cases their pages show; without them there are no
+	// case pages. Health is what the administrator's home page reports
+	// of the installation's configuration; nil reports less.
+	Cases  *store.Cases
+	Health *Health
 }
 
 // A Web serves the pages.
@@ -56,6 +91,10 @@ type Web struct {
 	names  map[string]string
 	routes []Route
 	mux    *http.ServeMux
+	// verifications are the ledger verifications the pages started.
+	verifications *verifications
+	// analyses are the policy impact analyses the pages started.
+	analyses *analyses
 }
 
 type asset struct {
@@ -109,7 +148,7 @@ func New(deps Deps) (*Web, error) {
 func (w *Web) Routes() []Route { return w.routes }
 
 func (w *Web) routeTable() []Route {
-	return append([]Route{
+	return slices.Concat([]Route{
 		{Method: "GET", Pattern: "/{$}", Perm: auth.Public, Handler: w.home},
 		{Method: "GET", Pattern: "/login", Perm: auth.Public, Handler: w.loginForm},
 		{Method: "POST", Pattern: "/login", Perm: auth.Public, Handler: w.login},
@@ -124,7 +163,18 @@ func (w *Web) routeTable() []Route {
 		{Method: "GET", Pattern: "/account", Perm: auth.Self, Handler: w.account},
 		{Method: "POST", Pattern: "/account/rules", Perm: auth.Self, Handler: w.acknowledge},
 		{Method: "POST", Pattern: "/account/sign-out-everywhere", Perm: auth.Self, Handler: w.signOutEverywhere},
-	}, w.queryRoutes()...)
+	},
+		// One line per group of pages.
+		w.queryRoutes(),
+		w.reviewRoutes(),
+		w.alertRoutes(),
+		w.ledgerRoutes(),
+		w.privacyRoutes(),
+		w.caseRoutes(),
+		w.approvalRoutes(),
+		w.peopleRoutes(),
+		w.recertRoutes(),
+	)
 }
 
 func (w *Web) loadAssets() error {
@@ -169,7 +219,7 @@ func (w *Web) serveAsset(rw http.ResponseWriter, r *http.Request) {
 
 // ServeHTTP serves a request.
 func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	rw.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	rw.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.mux.ServeHTTP(rw, r)
 }
 
@@ -181,6 +231,9 @@ type view struct {
 	Flash  string
 	Error  string
 	Data   any
+	// Nav is the header's navigation, filled in by render for a
+	// signed-in person.
+	Nav nav
 }
 
 // adapt authenticates, checks the route's permission, and renders errors
@@ -209,6 +262,7 @@ func (w *Web) adapt(rt Route) http.Handler {
 			return
 		}
 		rw.Header().Set("Cache-Control", "no-store")
+		rw = &navWriter{ResponseWriter: rw, nav: navFor(p)}
 		if err := rt.Handler(rw, r, p); err != nil {
 			w.renderError(rw, r, err)
 		}
@@ -220,6 +274,9 @@ func (w *Web) render(rw http.ResponseWriter, status int, page string, v view) er
 	t, ok := w.pages[page]
 	if !ok {
 		return fmt.Errorf("no page %q", page)
+	}
+	if nw, ok := rw.(*navWriter); ok && v.Person != nil {
+		v.Nav = nw.nav
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
@@ -262,8 +319,7 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request, p auth.Principal) er
 		http.Redirect(rw, r, "/login", http.StatusSeeOther)
 		return nil
 	}
-	http.Redirect(rw, r, "/account", http.StatusSeeOther)
-	return nil
+	return w.homePage(rw, r, p)
 }
 
 type loginData struct {

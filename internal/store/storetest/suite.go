@@ -44,6 +44,7 @@ func Run(t *testing.T, d store.Dialect) {
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, d) })
 	t.Run("Notifications", func(t *testing.T) { testNotifications(t, d) })
 	t.Run("Places", func(t *testing.T) { testPlaces(t, d) })
+	t.Run("Basemaps", func(t *testing.T) { testBasemaps(t, d) })
 	t.Run("Releases", func(t *testing.T) { testReleases(t, d) })
 }
 
