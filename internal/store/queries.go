@@ -181,7 +181,7 @@ func (s *Queries) List(ctx context.Context, f QueryFilter) ([]QueryRecord, error
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+queryColumns+` FROM queries`+w.String()+fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit), w.args...)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+queryColumns+` FROM queries`+w.String()+fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT %d`, limit), w.args...)
 	return scanAll(rows, err, scanQuery)
 }
 
