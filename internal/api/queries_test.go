@@ -327,7 +327,7 @@ func testQueryArea(t *testing.T, o *queryOrg) {
 	for _, p := range []*person{o.analyst, o.head, o.cpo, o.dpo} {
 		ts.mustJSON(t, request{method: "GET", path: path, cookie: p.session()}, http.StatusOK, &one)
 		if one.Query.ID != a.Query.ID || one.Query.Request.Case != o.caseNo || one.Query.Request.Circle == nil || !one.Query.Decision.Allowed ||
-			one.Query.Tier != "elevated" || one.Approvals == nil {
+			one.Query.Tier != "routine" || one.Approvals == nil {
 			t.Errorf("the query as %s: %+v", p.label, one)
 		}
 	}

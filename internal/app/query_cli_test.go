@@ -292,7 +292,7 @@ func TestQueryCLI(t *testing.T) {
 
 	t.Run("OKListShowResults", func(t *testing.T) {
 		out, _, code := runCLI(t, analyst, "query", "list")
-		if code != 0 || !strings.Contains(out, "STATUS") || !regexp.MustCompile(`(?m)^`+areaID+` .* area .*`+caseNo+` .*port-pings .*completed .*elevated .*3$`).MatchString(out) {
+		if code != 0 || !strings.Contains(out, "STATUS") || !regexp.MustCompile(`(?m)^`+areaID+` .* area .*`+caseNo+` .*port-pings .*completed .*routine .*3$`).MatchString(out) {
 			t.Fatalf("list: exit %d:\n%s", code, out)
 		}
 		out, _, code = runCLI(t, head, "query", "list", "-all", "-status", "completed", "-case", caseNo)
@@ -300,7 +300,7 @@ func TestQueryCLI(t *testing.T) {
 			t.Errorf("the supervisor's list: exit %d:\n%s", code, out)
 		}
 		out, _, code = runCLI(t, head, "query", "show", areaID)
-		for _, want := range []string{"query " + areaID + ": area, completed (tier elevated)", "requester      q-analyst (CBP)", "justification  " + just,
+		for _, want := range []string{"query " + areaID + ": area, completed (tier routine)", "requester      q-analyst (CBP)", "justification  " + just,
 			"area           circle of 400 m around 38.9005, -77.029", "decision       allowed by "} {
 			if !strings.Contains(out, want) {
 				t.Errorf("show: exit %d, no %q:\n%s", code, want, out)

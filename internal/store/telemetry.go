@@ -163,7 +163,7 @@ func (t *Telemetry) Import(ctx context.Context, by ledger.Actor, sourceName stri
 	if source.Connector != privacy.LocalStore {
 		return ImportStats{}, fault.New(fault.Precondition, "data source %q is read through its %s connector, so Probity keeps none of its pings: import into a data source whose connector is %s", source.Name, source.Connector, privacy.LocalStore)
 	}
-	run := &importRun{t: t, by: by, src: source, in: src, opts: opts, devices: map[string]int64{}, tMin: maxPingMillis, tMax: minPingMillis}
+	run := &importRun{t: t, by: by, src: source, in: src, opts: opts, devices: &deviceCache{ids: map[string]int64{}}, tMin: maxPingMillis, tMax: minPingMillis}
 	return run.run(ctx)
 }
 
@@ -181,12 +181,26 @@ const (
 	periodMillis = periodHours * hourMillis
 )
 
-// A pingRow is a ping as stored.
+// A pingRow is a ping as stored. Its hour is t / hourMillis. It holds no
+// pointer, so that the garbage collector need not scan a batch's rows.
 type pingRow struct {
-	period, hour, cell, t int64
-	device                int64
-	lat, lon, acc         float64
-	ident                 string
+	period, cell, t int64
+	device          int64 // set by the committer from dev
+	lat, lon, acc   float64
+	dev             int // the device's index in the batch's identifiers
+}
+
+// comparePingRows orders rows by the leading columns of the key of
+// telemetry_pings (period, cell, time), so that a batch's inserts walk
+// that index in order and touch each of its pages once.
+func comparePingRows(a, b pingRow) int {
+	switch {
+	case a.period != b.period:
+		return cmp.Compare(a.period, b.period)
+	case a.cell != b.cell:
+		return cmp.Compare(a.cell, b.cell)
+	}
+	return cmp.Compare(a.t, b.t)
 }
 
 // importRun is one import in progress.
@@ -197,7 +211,7 @@ type importRun struct {
 	in   PingSource
 	opts ImportOptions
 
-	devices    map[string]int64 // committed devices of the source, by identifier
+	devices    *deviceCache // committed devices of the source, for the reader and the committer
 	stats      ImportStats
 	committed  struct{ read, bad int64 } // rows of committed batches
 	tMin, tMax int64                     // over committed pings
@@ -215,14 +229,23 @@ const (
 	batchCancelled                 // ctx ended
 )
 
-// A batch is what the reader hands the committer: rows to commit together
-// and what reading them found.
+// A batch is what the reader hands the committer: rows to commit together,
+// in key order, and what reading them found.
 type batch struct {
-	rows      []pingRow
-	read, bad int64
-	errs      []*ping.RowError // the bad rows kept (the first MaxImportErrors of the import)
-	end       batchEnd
-	cause     error
+	rows []pingRow
+	// idents are the batch's device identifiers, each once; a row's
+	// dev indexes them. ids holds the IDs of those the reader found
+	// stored, and 0 for the others.
+	idents []string
+	ids    []int64
+	// hours are the distinct hours of the rows, ascending; tMin and tMax
+	// bound their times (tMin > tMax when there are none).
+	hours      []int64
+	tMin, tMax int64
+	read, bad  int64
+	errs       []*ping.RowError // the bad rows kept (the first MaxImportErrors of the import)
+	end        batchEnd
+	cause      error
 }
 
 func (r *importRun) run(ctx context.Context) (ImportStats, error) {
@@ -260,7 +283,7 @@ func (r *importRun) run(ctx context.Context) (ImportStats, error) {
 			return r.finish(ctx, ImportFailed, b.cause)
 		}
 		start := time.Now()
-		if err := r.commit(ctx, b.rows, b.read, b.bad, b.end == batchEOF); err != nil {
+		if err := r.commit(ctx, b, b.end == batchEOF); err != nil {
 			if ctx.Err() != nil {
 				return r.finish(ctx, ImportCancelled, errors.Join(ctx.Err(), err))
 			}
@@ -287,12 +310,17 @@ func (r *importRun) run(ctx context.Context) (ImportStats, error) {
 
 // read fills batches of the size asked for from the input and sends them
 // to out until the input ends, a batch ends the import, or stop closes.
+// It also does what it can of the committer's work, which holds the
+// writer: it numbers each batch's devices, lists its hours and sorts its
+// rows.
 func (r *importRun) read(ctx context.Context, size *atomic.Int64, out chan<- *batch, stop <-chan struct{}) {
 	defer close(out)
 	kept := 0
+	devices := map[string]int{}
 	for {
 		n := int(size.Load())
-		b := &batch{rows: make([]pingRow, 0, n)}
+		b := &batch{rows: make([]pingRow, 0, n), tMin: maxPingMillis, tMax: minPingMillis}
+		clear(devices)
 		for len(b.rows) < n && b.end == batchFull {
 			if b.read&1023 == 0 && ctx.Err() != nil {
 				b.end = batchCancelled
@@ -324,8 +352,20 @@ func (r *importRun) read(ctx context.Context, size *atomic.Int64, out chan<- *ba
 				continue
 			}
 			b.read++
+			dev, ok := devices[p.Device]
+			if !ok {
+				dev = len(b.idents)
+				devices[p.Device] = dev
+				b.idents = append(b.idents, p.Device)
+			}
 			ms := p.Time.UnixMilli()
-			b.rows = append(b.rows, pingRow{period: ms / periodMillis, hour: ms / hourMillis, cell: geo.CellID(p.Lat, p.Lon), t: ms, lat: p.Lat, lon: p.Lon, acc: p.AccuracyM, ident: p.Device})
+			b.tMin, b.tMax = min(b.tMin, ms), max(b.tMax, ms)
+			b.rows = append(b.rows, pingRow{period: ms / periodMillis, cell: geo.CellID(p.Lat, p.Lon), t: ms, dev: dev, lat: p.Lat, lon: p.Lon, acc: p.AccuracyM})
+		}
+		if b.end == batchFull || b.end == batchEOF {
+			slices.SortFunc(b.rows, comparePingRows)
+			b.hours = hoursOf(b.rows)
+			r.findDevices(ctx, b)
 		}
 		select {
 		case out <- b:
@@ -338,6 +378,89 @@ func (r *importRun) read(ctx context.Context, size *atomic.Int64, out chan<- *ba
 	}
 }
 
+// findDevices sets b.ids to the IDs of the batch's devices that are
+// already stored, reading them outside the writer's transaction: every
+// batch of a large input names many devices, most of them stored by an
+// earlier import or batch, and looking them up in the writer's
+// transaction held the writer for a tenth of an import's time. Devices are
+// never deleted, so a committed device's ID stays right. The committer
+// looks up or adds the rest, so a failed read only costs it that work.
+func (r *importRun) findDevices(ctx context.Context, b *batch) {
+	b.ids = make([]int64, len(b.idents))
+	ask := r.devices.fill(b.idents, b.ids)
+	if len(ask) == 0 {
+		return
+	}
+	found := map[string]int64{}
+	if err := r.t.db.View(ctx, func(tx *Tx) error {
+		return scanDevices(ctx, tx, lookUpDevicesSQL[tx.Dialect()], r.src.ID, ask, found)
+	}); err != nil {
+		return
+	}
+	r.devices.add(found)
+	r.devices.fill(b.idents, b.ids)
+}
+
+// A deviceCache holds the IDs of committed devices of an import's source,
+// at most maxCachedDevices of them: the import looks the others up again
+// in every batch.
+type deviceCache struct {
+	mu  sync.Mutex
+	ids map[string]int64
+}
+
+// maxCachedDevices bounds the devices an import remembers (about 100 MiB).
+const maxCachedDevices = 1 << 20
+
+// fill sets the zero IDs of ids to those of idents that c holds, and
+// returns the identifiers it does not hold.
+func (c *deviceCache) fill(idents []string, ids []int64) (missing []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, ident := range idents {
+		if ids[i] != 0 {
+			continue
+		}
+		if id, ok := c.ids[ident]; ok {
+			ids[i] = id
+		} else {
+			missing = append(missing, ident)
+		}
+	}
+	return missing
+}
+
+// add adds committed devices to c.
+func (c *deviceCache) add(ids map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ident, id := range ids {
+		if len(c.ids) >= maxCachedDevices {
+			return
+		}
+		c.ids[ident] = id
+	}
+}
+
+// hoursOf returns the distinct hours of rows sorted by period, ascending.
+func hoursOf(rows []pingRow) []int64 {
+	var hours []int64
+	for i := 0; i < len(rows); {
+		// Within a period, rows follow their cells, so the period's
+		// hours come in any order.
+		p, seen := rows[i].period, [periodHours]bool{}
+		for ; i < len(rows) && rows[i].period == p; i++ {
+			seen[rows[i].t/hourMillis-p*periodHours] = true
+		}
+		for h, ok := range seen {
+			if ok {
+				hours = append(hours, p*periodHours+int64(h))
+			}
+		}
+	}
+	return hours
+}
+
 func (r *importRun) snapshot() ImportStats {
 	s := r.stats
 	s.Errors = slices.Clone(s.Errors)
@@ -346,14 +469,9 @@ func (r *importRun) snapshot() ImportStats {
 
 // commit stores one batch in one transaction, with the import's record and,
 // for the first of several batches or the last, its ledger entry.
-func (r *importRun) commit(ctx context.Context, rows []pingRow, read, bad int64, last bool) error {
-	slices.SortFunc(rows, func(a, b pingRow) int { // key order: fewer pages touched
-		return cmp.Or(cmp.Compare(a.period, b.period), cmp.Compare(a.cell, b.cell), cmp.Compare(a.t, b.t))
-	})
-	tMin, tMax := r.tMin, r.tMax
-	for i := range rows {
-		tMin, tMax = min(tMin, rows[i].t), max(tMax, rows[i].t)
-	}
+func (r *importRun) commit(ctx context.Context, b *batch, last bool) error {
+	rows, read, bad := b.rows, b.read, b.bad
+	tMin, tMax := min(r.tMin, b.tMin), max(r.tMax, b.tMax)
 	var (
 		id       = r.stats.ImportID
 		inserted int64
@@ -362,13 +480,18 @@ func (r *importRun) commit(ctx context.Context, rows []pingRow, read, bad int64,
 	err := r.t.db.Update(ctx, func(tx *Tx) error {
 		var err error
 		id = r.stats.ImportID
-		if fresh, err = r.resolveDevices(ctx, tx, rows); err != nil {
+		if fresh, err = r.resolveDevices(ctx, tx, b); err != nil {
 			return err
+		}
+		if tx.Dialect() == SQLite {
+			if err := sqliteImportPragmas(ctx, tx, !last); err != nil {
+				return err
+			}
 		}
 		if inserted, err = insertPings(ctx, tx, r.src.ID, rows); err != nil {
 			return fmt.Errorf("store pings: %w", err)
 		}
-		if err := addHours(ctx, tx, r.src.ID, rows); err != nil {
+		if err := addHours(ctx, tx, r.src.ID, b.hours); err != nil {
 			return err
 		}
 		c := importCounts{
@@ -401,44 +524,35 @@ func (r *importRun) commit(ctx context.Context, rows []pingRow, read, bad int64,
 	r.committed.read += read
 	r.committed.bad += bad
 	r.tMin, r.tMax = tMin, tMax
-	for k, v := range fresh {
-		if len(r.devices) >= maxCachedDevices {
-			break
-		}
-		r.devices[k] = v
-	}
+	r.devices.add(fresh)
 	return nil
 }
 
-// maxCachedDevices bounds the devices an import remembers the ID of
-// (about 100 MiB); it looks the others up again in every batch.
-const maxCachedDevices = 1 << 20
-
-// resolveDevices sets the device of every row, adding the source's new
+// resolveDevices sets the device of every row of b, adding the source's new
 // devices in tx, and returns the devices it looked up or added: they join
 // the committed ones only once tx commits.
-func (r *importRun) resolveDevices(ctx context.Context, tx *Tx, rows []pingRow) (map[string]int64, error) {
+func (r *importRun) resolveDevices(ctx context.Context, tx *Tx, b *batch) (map[string]int64, error) {
 	fresh := map[string]int64{}
-	var unknown []string
-	for i := range rows {
-		if _, ok := r.devices[rows[i].ident]; !ok {
-			if _, ok := fresh[rows[i].ident]; !ok {
-				fresh[rows[i].ident] = 0
-				unknown = append(unknown, rows[i].ident)
-			}
-		}
+	ids := slices.Clone(b.ids)
+	if ids == nil {
+		ids = make([]int64, len(b.idents))
+	}
+	unknown := r.devices.fill(b.idents, ids)
+	for _, ident := range unknown {
+		fresh[ident] = 0
 	}
 	if len(unknown) > 0 {
 		if err := lookUpDevices(ctx, tx, r.src.ID, unknown, fresh); err != nil {
 			return nil, err
 		}
-	}
-	for i := range rows {
-		id, ok := r.devices[rows[i].ident]
-		if !ok {
-			id = fresh[rows[i].ident]
+		for i, ident := range b.idents {
+			if ids[i] == 0 {
+				ids[i] = fresh[ident]
+			}
 		}
-		rows[i].device = id
+	}
+	for i := range b.rows {
+		b.rows[i].device = ids[b.rows[i].dev]
 	}
 	return fresh, nil
 }
@@ -529,6 +643,11 @@ func (r *importRun) finish(ctx context.Context, status string, cause error) (Imp
 	id := r.stats.ImportID
 	err := r.t.db.Update(wctx, func(tx *Tx) error {
 		var err error
+		if tx.Dialect() == SQLite {
+			if err := sqliteImportPragmas(wctx, tx, false); err != nil {
+				return err
+			}
+		}
 		if id, err = r.record(wctx, tx, r.stats.ImportID, status, c, errText); err != nil {
 			return err
 		}
@@ -551,15 +670,10 @@ func clipImportText(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// addHours records the hours of rows.
-func addHours(ctx context.Context, tx *Tx, sourceID int64, rows []pingRow) error {
-	seen := map[int64]bool{}
-	for i := range rows {
-		if seen[rows[i].hour] {
-			continue
-		}
-		seen[rows[i].hour] = true
-		if _, err := tx.Exec(ctx, `INSERT INTO telemetry_hours (source_id, hour) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sourceID, rows[i].hour); err != nil {
+// addHours records hours, which are distinct.
+func addHours(ctx context.Context, tx *Tx, sourceID int64, hours []int64) error {
+	for _, h := range hours {
+		if _, err := tx.Exec(ctx, `INSERT INTO telemetry_hours (source_id, hour) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sourceID, h); err != nil {
 			return fmt.Errorf("store hours: %w", err)
 		}
 	}
@@ -583,9 +697,9 @@ var (
 	}
 )
 
-// lookUpDevices sets the IDs of a source's devices in ids, adding those it
-// does not have yet.
-func lookUpDevices(ctx context.Context, tx *Tx, sourceID int64, idents []string, ids map[string]int64) error {
+// scanDevices runs q, one of the statements above, and sets the IDs it
+// returns in ids.
+func scanDevices(ctx context.Context, tx *Tx, q string, sourceID int64, idents []string, ids map[string]int64) error {
 	var list any = idents
 	if tx.Dialect() == SQLite {
 		b, err := json.Marshal(idents)
@@ -594,22 +708,26 @@ func lookUpDevices(ctx context.Context, tx *Tx, sourceID int64, idents []string,
 		}
 		list = string(b)
 	}
-	collect := func(q string) error {
-		rows, err := tx.Query(ctx, q, sourceID, list)
-		if err != nil {
+	rows, err := tx.Query(ctx, q, sourceID, list)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ident string
+		if err := rows.Scan(&id, &ident); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var ident string
-			if err := rows.Scan(&id, &ident); err != nil {
-				return err
-			}
-			ids[ident] = id
-		}
-		return rows.Err()
+		ids[ident] = id
 	}
+	return rows.Err()
+}
+
+// lookUpDevices sets the IDs of a source's devices in ids, adding those it
+// does not have yet.
+func lookUpDevices(ctx context.Context, tx *Tx, sourceID int64, idents []string, ids map[string]int64) error {
+	collect := func(q string) error { return scanDevices(ctx, tx, q, sourceID, idents, ids) }
 	missing := func() int {
 		n := 0
 		for _, ident := range idents {

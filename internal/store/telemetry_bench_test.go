@@ -280,6 +280,8 @@ func BenchmarkTelemetrySearch(b *testing.B) {
 			conn := db.Telemetry().Connector(source)
 			b.Run("area-1km2-24h", func(b *testing.B) { benchAreaSearch(b, conn) })
 			b.Run("history-7d", func(b *testing.B) { benchDeviceHistory(b, conn) })
+			b.Run("estimate-1km2-24h", func(b *testing.B) { benchEstimate(b, conn, 1, 24*time.Hour) })
+			b.Run("estimate-100km2-7d", func(b *testing.B) { benchEstimate(b, conn, 100, 7*24*time.Hour) })
 		})
 	}
 }
@@ -342,4 +344,55 @@ func benchDeviceHistory(b *testing.B, conn connector.Connector) {
 	}
 	reportPercentiles(b, lat)
 	b.ReportMetric(float64(pings)/float64(len(lat)), "pings/op")
+}
+
+// benchEstimate measures device estimates for circles of km2 over windows
+// of window at random places and times of the city (for 1 km² and 24 hours,
+// those of benchAreaSearch), and reports how far they are from the devices
+// the searches find (run outside the timing): the estimate over the devices
+// found in all, and the least and greatest ratio of one search.
+func benchEstimate(b *testing.B, conn connector.Connector, km2 float64, window time.Duration) {
+	ctx := context.Background()
+	est, ok := conn.(connector.Estimator)
+	if !ok {
+		b.Fatal("the connector has no estimator")
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	radius := 1000 * math.Sqrt(km2/math.Pi)
+	var lat []time.Duration
+	var estimated, found int
+	var ratios []float64
+	for b.Loop() {
+		a, err := geo.NewCircle(cityLat+(rng.Float64()*2-1)*cityHalfLat*0.8, cityLon+(rng.Float64()*2-1)*cityHalfLon*0.8, radius, geo.Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		from := cityStart.Add(time.Duration(rng.Int64N(int64(cityDays*24*time.Hour - window))))
+		r := connector.AreaRequest{Area: a, From: from, To: from.Add(window), Limit: math.MaxInt}
+		start := time.Now()
+		n, err := est.EstimateDevices(ctx, r)
+		lat = append(lat, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		got, err := conn.AreaSearch(ctx, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		estimated += n
+		found += len(got)
+		if len(got) > 0 {
+			ratios = append(ratios, float64(n)/float64(len(got)))
+		}
+		b.StartTimer()
+	}
+	if found == 0 {
+		b.Fatal("no search found a device")
+	}
+	reportPercentiles(b, lat)
+	slices.Sort(ratios)
+	b.ReportMetric(float64(estimated)/float64(found), "estimate/found")
+	b.ReportMetric(ratios[0], "min-estimate/found")
+	b.ReportMetric(ratios[len(ratios)-1], "max-estimate/found")
 }

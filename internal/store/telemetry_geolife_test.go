@@ -112,6 +112,18 @@ func TestTelemetry_GeoLife(t *testing.T) {
 				}
 			}
 
+			// The device estimate for the same search: never fewer
+			// devices, and close.
+			start = time.Now()
+			est, err := conn.(connector.Estimator).EstimateDevices(ctx, connector.AreaRequest{Area: area, From: from, To: to})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("device estimate: %d in %s", est, time.Since(start).Round(time.Millisecond))
+			if est < len(want) || float64(est) > estimateFactor*float64(len(want))+estimateSlack {
+				t.Errorf("estimated %d devices, the campus saw %d", est, len(want))
+			}
+
 			// One person's whole history.
 			person := want[0].Device
 			h, err := conn.DeviceHistory(ctx, connector.DeviceRequest{Device: person, From: from, To: to, Limit: 1_000_000})

@@ -18,7 +18,7 @@ func insertPingsPostgres(ctx context.Context, tx *Tx, sourceID int64, rows []pin
 	lons := make([]float64, len(rows))
 	accs := make([]float64, len(rows))
 	for i, r := range rows {
-		periods[i], hours[i], cells[i], ts[i], devices[i], lats[i], lons[i], accs[i] = r.period, r.hour, r.cell, r.t, r.device, r.lat, r.lon, r.acc
+		periods[i], hours[i], cells[i], ts[i], devices[i], lats[i], lons[i], accs[i] = r.period, r.t/hourMillis, r.cell, r.t, r.device, r.lat, r.lon, r.acc
 	}
 	res, err := tx.Exec(ctx, `INSERT INTO telemetry_pings (source_id, period, hour, cell, t, device_id, lat, lon, accuracy_m)
 		SELECT $1, u.* FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::float8[], $8::float8[], $9::float8[]) AS u

@@ -8,7 +8,7 @@ import (
 )
 
 // sqlitePingChunk is the most rows one INSERT statement of pings carries:
-// 9 × 128 bound values, well under SQLite's limit of 32,766. Larger
+// 6 × 128 + 1 bound values, well under SQLite's limit of 32,766. Larger
 // statements gained nothing measurable.
 const sqlitePingChunk = 128
 
@@ -22,20 +22,26 @@ const sqlitePingChunk = 128
 // file; one that ignores every conflict needs none. No other constraint
 // can fail: every column is bound to a value.
 //
-// Their placeholders are anonymous (?): the driver looks up the name of
-// every numbered one ($n) when binding, in a list as long as the
+// A row binds six values: the source is bound once (?1), and the period and
+// hour are computed from the time, which costs SQLite less than binding
+// them costs the driver (each bound value goes through database/sql's
+// conversion and an allocation): 4% fewer instructions per ping than
+// binding all nine. The other placeholders are anonymous (?):
+// numbered ones ($n, ?n) are looked up by name in a list as long as the
 // statement's, which made binding quadratic in the number of rows.
 var sqlitePingInserts = sync.OnceValue(func() map[int]string {
 	m := map[int]string{}
 	for n := 1; n <= sqlitePingChunk; n *= 2 {
 		var b strings.Builder
-		b.WriteString(`INSERT OR IGNORE INTO telemetry_pings (source_id, period, hour, cell, t, device_id, lat, lon, accuracy_m) VALUES `)
+		b.WriteString(`INSERT OR IGNORE INTO telemetry_pings (source_id, period, hour, cell, t, device_id, lat, lon, accuracy_m) SELECT ?1, column1 / ` +
+			strconv.Itoa(periodMillis) + `, column1 / ` + strconv.Itoa(hourMillis) + `, column2, column1, column3, column4, column5, column6 FROM (VALUES `)
 		for i := range n {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?)")
+			b.WriteString("(?,?,?,?,?,?)")
 		}
+		b.WriteByte(')')
 		m[n] = b.String()
 	}
 	return m
@@ -47,23 +53,50 @@ var sqlitePingInserts = sync.OnceValue(func() map[int]string {
 // for every batch cost more than the inserts. More did not help.
 const sqliteImportCacheKiB = 64 << 10
 
+// While an import runs, SQLite's writer checkpoints the WAL (copies its
+// pages into the database file) once it holds sqliteImportCheckpointPages
+// pages rather than SQLite's default of 1,000. A batch writes more than
+// 1,000 pages, so the default checkpoints after every batch, copying again
+// the pages that every batch changes: the upper levels of both indexes,
+// and for input sorted by device, which spreads every batch over its whole
+// period, most pages. Importing 800,000 pings in batches of 32,000, this
+// wrote a fifth fewer bytes for input sorted by device (687 MB instead of
+// 875 MB) and 1% fewer for input in time order. The last batch, or the end
+// of a stopped import, sets the default back, so that its commit
+// checkpoints what is left.
+const (
+	sqliteImportCheckpointPages  = 8192 // 32 MiB of 4 KiB pages
+	sqliteDefaultCheckpointPages = 1000 // SQLite's, which the store does not otherwise change
+)
+
+// sqliteImportPragmas sets the writer's pragmas for a batch of an import
+// that goes on (running) or ends with tx.
+func sqliteImportPragmas(ctx context.Context, tx *Tx, running bool) error {
+	pages := sqliteDefaultCheckpointPages
+	if running {
+		pages = sqliteImportCheckpointPages
+	}
+	if _, err := tx.Exec(ctx, `PRAGMA wal_autocheckpoint = `+strconv.Itoa(pages)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `PRAGMA cache_size = -`+strconv.Itoa(sqliteImportCacheKiB))
+	return err
+}
+
 // insertPingsSQLite stores rows with multi-row INSERTs that skip the rows
 // already stored, and returns how many it inserted.
 func insertPingsSQLite(ctx context.Context, tx *Tx, sourceID int64, rows []pingRow) (int64, error) {
-	if _, err := tx.Exec(ctx, `PRAGMA cache_size = -`+strconv.Itoa(sqliteImportCacheKiB)); err != nil {
-		return 0, err
-	}
 	stmts := sqlitePingInserts()
-	args := make([]any, 0, 9*sqlitePingChunk)
+	args := make([]any, 0, 1+6*sqlitePingChunk)
 	var inserted int64
 	for len(rows) > 0 {
 		n := sqlitePingChunk
 		for n > len(rows) {
 			n /= 2
 		}
-		args = args[:0]
+		args = append(args[:0], sourceID)
 		for _, r := range rows[:n] {
-			args = append(args, sourceID, r.period, r.hour, r.cell, r.t, r.device, r.lat, r.lon, r.acc)
+			args = append(args, r.t, r.cell, r.device, r.lat, r.lon, r.acc)
 		}
 		res, err := tx.Exec(ctx, stmts[n], args...)
 		if err != nil {
